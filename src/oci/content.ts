@@ -13,6 +13,8 @@ export interface FetchedManifest {
   readonly descriptor: Descriptor;
   /** Raw manifest bytes, already capped and digest-checked against `descriptor`. Still untrusted JSON. */
   readonly bytes: Buffer;
+  /** Content-Type the registry sent (untrusted; parseManifest checks it agrees with the body). */
+  readonly contentType: string | undefined;
 }
 
 /** Registry side, untrusted. */
@@ -23,7 +25,11 @@ export interface Source {
    * `expected`, when given, is the descriptor that pointed here (from an index): size and digest must match.
    */
   manifest(ref: Reference, expected?: Descriptor, signal?: AbortSignal): Promise<FetchedManifest>;
-  /** A stream of at most `desc.size + 1` bytes of the blob. Unverified: give it to ContentStore.ingest only. */
+  /**
+   * A stream of at most `desc.size + 1` bytes of the blob. Unverified: give it to ContentStore.ingest only.
+   * An interrupted transfer is resumed inside the stream with `Range` (bounded), so the consumer sees one
+   * continuous byte sequence from byte 0 and hashes all of it.
+   */
   fetch(ref: Reference, desc: Descriptor, signal?: AbortSignal): Promise<Readable>;
 }
 
