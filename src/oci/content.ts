@@ -5,8 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Descriptor } from './descriptor.js';
-import type { Reference } from '../ref/reference.js';
-import type { Digest } from '../ref/digest.js';
+import type { Digest, Reference } from '../ref/index.js';
 
 /** A resolved manifest: its descriptor (digest computed locally from the bytes) and the raw bytes. */
 export interface FetchedManifest {

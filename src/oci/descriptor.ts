@@ -1,5 +1,5 @@
 /** OCI content descriptors (image-spec descriptor.md) and platforms (image-index.md). */
-import type { Digest } from '../ref/digest.js';
+import type { Digest } from '../ref/index.js';
 
 export interface Platform {
   readonly architecture: string;

@@ -58,7 +58,13 @@ export interface ManifestContext {
 export function parseManifest(untrustedBytes: Uint8Array, ctx: ManifestContext): AnyManifest {
   const { subject } = ctx;
   if (untrustedBytes.length > MAX_MANIFEST_BYTES) {
-    throw mismatch('TOO_LARGE', subject, 'manifest too large', `at most ${MAX_MANIFEST_BYTES} bytes`, `${untrustedBytes.length} bytes`);
+    throw mismatch(
+      'TOO_LARGE',
+      subject,
+      'manifest too large',
+      `at most ${MAX_MANIFEST_BYTES} bytes`,
+      `${untrustedBytes.length} bytes`,
+    );
   }
   const contentType = baseContentType(ctx.contentType);
   if (contentType !== undefined && SCHEMA1_MEDIA_TYPES.includes(contentType)) throw schema1(subject);
@@ -66,16 +72,26 @@ export function parseManifest(untrustedBytes: Uint8Array, ctx: ManifestContext):
   if (!isJsonObject(doc)) throw new CustomsError('MANIFEST_INVALID', `${subject}: expected a JSON object`);
   if (doc.schemaVersion === 1) throw schema1(subject);
   if (doc.schemaVersion !== 2) {
-    throw mismatch('MANIFEST_INVALID', subject, 'unsupported schemaVersion', 2, JSON.stringify(doc.schemaVersion) ?? 'none');
+    throw mismatch(
+      'MANIFEST_INVALID',
+      subject,
+      'unsupported schemaVersion',
+      2,
+      JSON.stringify(doc.schemaVersion) ?? 'none',
+    );
   }
   const hasLayers = 'layers' in doc;
   const hasManifests = 'manifests' in doc;
   const hasConfig = 'config' in doc;
   if (hasManifests && (hasLayers || hasConfig)) {
     // CVE-2021-41190 / GHSA-77vh-xpmg-72qh: a document that is both an index and a manifest is ambiguous.
-    throw new CustomsError('MANIFEST_INVALID', `${subject}: ambiguous document: has both "manifests" and "layers"/"config"`, {
-      hint: 'This is the OCI manifest-confusion attack (CVE-2021-41190); the registry or image is not trustworthy.',
-    });
+    throw new CustomsError(
+      'MANIFEST_INVALID',
+      `${subject}: ambiguous document: has both "manifests" and "layers"/"config"`,
+      {
+        hint: 'This is the OCI manifest-confusion attack (CVE-2021-41190); the registry or image is not trustworthy.',
+      },
+    );
   }
 
   const bodyType = doc.mediaType === undefined ? undefined : parseMediaType(doc.mediaType, `${subject}: mediaType`);
@@ -94,13 +110,28 @@ export function parseManifest(untrustedBytes: Uint8Array, ctx: ManifestContext):
       mediaType = t;
       mediaTypeSource = source;
     } else if (mediaType !== t) {
-      throw new CustomsError('MEDIA_TYPE_MISMATCH', `${subject}: media type mismatch: ${mediaTypeSource} says ${mediaType}, ${source} says ${t}`, {
-        details: { [mediaTypeSource]: mediaType, [source]: t },
-      });
+      throw new CustomsError(
+        'MEDIA_TYPE_MISMATCH',
+        `${subject}: media type mismatch: ${mediaTypeSource} says ${mediaType}, ${source} says ${t}`,
+        {
+          details: { [mediaTypeSource]: mediaType, [source]: t },
+        },
+      );
     }
   }
-  if (contentType !== undefined && !MANIFEST_MEDIA_TYPES.includes(contentType) && contentType !== 'application/json' && contentType !== 'application/octet-stream') {
-    throw mismatch('MEDIA_TYPE_UNSUPPORTED', subject, 'unsupported Content-Type', MANIFEST_MEDIA_TYPES.join(' or '), contentType);
+  if (
+    contentType !== undefined &&
+    !MANIFEST_MEDIA_TYPES.includes(contentType) &&
+    contentType !== 'application/json' &&
+    contentType !== 'application/octet-stream'
+  ) {
+    throw mismatch(
+      'MEDIA_TYPE_UNSUPPORTED',
+      subject,
+      'unsupported Content-Type',
+      MANIFEST_MEDIA_TYPES.join(' or '),
+      contentType,
+    );
   }
   if (mediaType === undefined) {
     // OCI manifests may omit mediaType (image-spec manifest.md: SHOULD be used); infer from structure, as
@@ -108,12 +139,20 @@ export function parseManifest(untrustedBytes: Uint8Array, ctx: ManifestContext):
     mediaType = hasManifests ? MediaTypes.ociIndex : MediaTypes.ociManifest;
   }
   if (!MANIFEST_MEDIA_TYPES.includes(mediaType)) {
-    throw mismatch('MEDIA_TYPE_UNSUPPORTED', subject, 'unsupported manifest media type', MANIFEST_MEDIA_TYPES.join(' or '), mediaType);
+    throw mismatch(
+      'MEDIA_TYPE_UNSUPPORTED',
+      subject,
+      'unsupported manifest media type',
+      MANIFEST_MEDIA_TYPES.join(' or '),
+      mediaType,
+    );
   }
 
-  const annotations = doc.annotations === undefined ? undefined : parseStringMap(doc.annotations, `${subject}: annotations`);
+  const annotations =
+    doc.annotations === undefined ? undefined : parseStringMap(doc.annotations, `${subject}: annotations`);
   const subjectDesc = doc.subject === undefined ? undefined : parseDescriptor(doc.subject, `${subject}: subject`);
-  const artifactType = doc.artifactType === undefined ? undefined : parseMediaType(doc.artifactType, `${subject}: artifactType`);
+  const artifactType =
+    doc.artifactType === undefined ? undefined : parseMediaType(doc.artifactType, `${subject}: artifactType`);
   const common = {
     mediaType,
     ...(annotations === undefined ? {} : { annotations }),
@@ -122,12 +161,19 @@ export function parseManifest(untrustedBytes: Uint8Array, ctx: ManifestContext):
   };
 
   if (INDEX_MEDIA_TYPES.includes(mediaType)) {
-    if (!Array.isArray(doc.manifests)) throw new CustomsError('MANIFEST_INVALID', `${subject}: index without a "manifests" array`);
+    if (!Array.isArray(doc.manifests))
+      throw new CustomsError('MANIFEST_INVALID', `${subject}: index without a "manifests" array`);
     const manifests = doc.manifests.map((m, i) => parseDescriptor(m, `${subject}: manifests[${i}]`));
     if (mediaType === MediaTypes.dockerManifestList) {
       for (const [i, m] of manifests.entries()) {
         if (m.mediaType !== MediaTypes.dockerManifest) {
-          throw mismatch('MEDIA_TYPE_MISMATCH', `${subject}: manifests[${i}]`, 'manifest list entry media type', MediaTypes.dockerManifest, m.mediaType);
+          throw mismatch(
+            'MEDIA_TYPE_MISMATCH',
+            `${subject}: manifests[${i}]`,
+            'manifest list entry media type',
+            MediaTypes.dockerManifest,
+            m.mediaType,
+          );
         }
       }
     }
@@ -137,16 +183,27 @@ export function parseManifest(untrustedBytes: Uint8Array, ctx: ManifestContext):
     throw mismatch('MEDIA_TYPE_MISMATCH', subject, 'document shape', `an image manifest for ${mediaType}`, 'an index');
   }
   const config = parseDescriptor(doc.config, `${subject}: config`);
-  if (!Array.isArray(doc.layers)) throw new CustomsError('MANIFEST_INVALID', `${subject}: manifest without a "layers" array`);
+  if (!Array.isArray(doc.layers))
+    throw new CustomsError('MANIFEST_INVALID', `${subject}: manifest without a "layers" array`);
   const layers = doc.layers.map((l, i) => parseDescriptor(l, `${subject}: layers[${i}]`));
   if (mediaType === MediaTypes.dockerManifest && config.mediaType !== MediaTypes.dockerConfig) {
-    throw mismatch('MEDIA_TYPE_MISMATCH', `${subject}: config`, 'Docker schema 2 config media type', MediaTypes.dockerConfig, config.mediaType);
+    throw mismatch(
+      'MEDIA_TYPE_MISMATCH',
+      `${subject}: config`,
+      'Docker schema 2 config media type',
+      MediaTypes.dockerConfig,
+      config.mediaType,
+    );
   }
   return { kind: 'manifest', config, layers, ...common };
 }
 
 function schema1(subject: string): CustomsError {
-  return new CustomsError('SCHEMA1_REFUSED', `${subject}: Docker schema 1 manifest refused: expected schema 2 or OCI, got schema 1`, {
-    hint: 'Schema 1 manifests cannot be verified by content digest. Ask the publisher for an OCI or Docker schema 2 image.',
-  });
+  return new CustomsError(
+    'SCHEMA1_REFUSED',
+    `${subject}: Docker schema 1 manifest refused: expected schema 2 or OCI, got schema 1`,
+    {
+      hint: 'Schema 1 manifests cannot be verified by content digest. Ask the publisher for an OCI or Docker schema 2 image.',
+    },
+  );
 }

@@ -1,7 +1,7 @@
 /** Validating parser for descriptors inside untrusted manifests (image-spec descriptor.md). */
 import { CustomsError } from '../errors.js';
 import { isJsonObject } from '../internal/json.js';
-import { parseDigest } from '../ref/digest.js';
+import { parseDigest } from '../ref/index.js';
 import type { Descriptor, Platform } from './descriptor.js';
 
 // RFC 6838 section 4.2 restricted-name, with an optional +suffix; parameters are not allowed in descriptors.
@@ -14,7 +14,10 @@ function invalid(subject: string, what: string): never {
 /** A media type string by RFC 6838 grammar. */
 export function parseMediaType(untrusted: unknown, subject: string): string {
   if (typeof untrusted !== 'string' || !MEDIA_TYPE.test(untrusted)) {
-    invalid(subject, `invalid mediaType: expected type/subtype, got ${JSON.stringify(untrusted)?.slice(0, 200) ?? 'nothing'}`);
+    invalid(
+      subject,
+      `invalid mediaType: expected type/subtype, got ${JSON.stringify(untrusted)?.slice(0, 200) ?? 'nothing'}`,
+    );
   }
   return untrusted;
 }
@@ -40,18 +43,22 @@ function parseStringArray(untrusted: unknown, subject: string): string[] {
 export function parsePlatformObject(untrusted: unknown, subject: string): Platform {
   if (!isJsonObject(untrusted)) invalid(subject, 'platform: expected an object');
   const { architecture, os, variant } = untrusted;
-  if (typeof architecture !== 'string' || architecture === '') invalid(subject, 'platform.architecture: expected a string');
+  if (typeof architecture !== 'string' || architecture === '')
+    invalid(subject, 'platform.architecture: expected a string');
   if (typeof os !== 'string' || os === '') invalid(subject, 'platform.os: expected a string');
   if (variant !== undefined && typeof variant !== 'string') invalid(subject, 'platform.variant: expected a string');
   const osVersion = untrusted['os.version'];
-  if (osVersion !== undefined && typeof osVersion !== 'string') invalid(subject, 'platform.os.version: expected a string');
+  if (osVersion !== undefined && typeof osVersion !== 'string')
+    invalid(subject, 'platform.os.version: expected a string');
   const features = untrusted['os.features'];
   return {
     architecture,
     os,
     ...(variant === undefined ? {} : { variant }),
     ...(osVersion === undefined ? {} : { 'os.version': osVersion }),
-    ...(features === undefined ? {} : { 'os.features': parseStringArray(features, `${subject}: platform.os.features`) }),
+    ...(features === undefined
+      ? {}
+      : { 'os.features': parseStringArray(features, `${subject}: platform.os.features`) }),
   };
 }
 
@@ -74,9 +81,11 @@ export function parseDescriptor(untrusted: unknown, subject: string): Descriptor
     artifactType?: string;
   } = { mediaType, digest, size };
   if (untrusted.urls !== undefined) d.urls = parseStringArray(untrusted.urls, `${subject}: urls`);
-  if (untrusted.annotations !== undefined) d.annotations = parseStringMap(untrusted.annotations, `${subject}: annotations`);
+  if (untrusted.annotations !== undefined)
+    d.annotations = parseStringMap(untrusted.annotations, `${subject}: annotations`);
   if (untrusted.platform !== undefined) d.platform = parsePlatformObject(untrusted.platform, subject);
-  if (untrusted.artifactType !== undefined) d.artifactType = parseMediaType(untrusted.artifactType, `${subject}: artifactType`);
+  if (untrusted.artifactType !== undefined)
+    d.artifactType = parseMediaType(untrusted.artifactType, `${subject}: artifactType`);
   return d;
 }
 

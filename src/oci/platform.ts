@@ -27,7 +27,10 @@ export function parsePlatform(untrusted: string): Platform {
   const parts = untrusted.split('/');
   const ok = parts.length >= 2 && parts.length <= 3 && parts.every((p) => /^[a-z0-9._-]+$/.test(p));
   if (!ok) {
-    throw new CustomsError('USAGE', `--platform: expected os/arch[/variant] (e.g. linux/arm64/v8), got ${JSON.stringify(untrusted)}`);
+    throw new CustomsError(
+      'USAGE',
+      `--platform: expected os/arch[/variant] (e.g. linux/arm64/v8), got ${JSON.stringify(untrusted)}`,
+    );
   }
   const [os, architecture, variant] = parts as [string, string, string | undefined];
   return normalizePlatform({ os, architecture, ...(variant === undefined ? {} : { variant }) });

@@ -3,6 +3,12 @@
  * and sha512 with their exact lowercase-hex encodings; anything else is refused rather than guessed at.
  */
 import { CustomsError } from '../errors.js';
+import { sanitizeForDisplay } from '../internal/redact.js';
+
+/** Show an untrusted value in a message: quoted, control and bidi characters replaced, truncated. */
+function shown(untrusted: string): string {
+  return JSON.stringify(sanitizeForDisplay(untrusted, 200));
+}
 
 /** A digest string that passed `parseDigest`: `sha256:<64 hex>` or `sha512:<128 hex>`. Trusted by type. */
 export type Digest = string & { readonly __brand: 'Digest' };
@@ -19,7 +25,7 @@ export function parseDigest(untrusted: unknown, subject = 'digest', fromManifest
   }
   const m = /^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/.exec(untrusted);
   if (m === null) {
-    throw new CustomsError(code, `${subject}: invalid digest: expected algorithm:hex, got ${JSON.stringify(untrusted.slice(0, 200))}`);
+    throw new CustomsError(code, `${subject}: invalid digest: expected algorithm:hex, got ${shown(untrusted)}`);
   }
   const alg = m[1] as string;
   const hex = m[2] as string;
@@ -30,7 +36,7 @@ export function parseDigest(untrusted: unknown, subject = 'digest', fromManifest
   if (hex.length !== want || !/^[0-9a-f]+$/.test(hex)) {
     throw new CustomsError(
       code,
-      `${subject}: invalid ${alg} digest: expected ${want} lowercase hex characters, got ${JSON.stringify(hex.slice(0, 200))}`,
+      `${subject}: invalid ${alg} digest: expected ${want} lowercase hex characters, got ${shown(hex)}`,
     );
   }
   return untrusted as Digest;

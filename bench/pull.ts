@@ -1,0 +1,111 @@
+/**
+ * bench/pull: cold-store `customs pull` vs `skopeo copy docker://… oci:DIR:REF` vs the floor (Node: HTTP GET +
+ * sha256 + write of the same blobs, no verification logic), side by side in one run against Debian's
+ * docker-registry on 127.0.0.1. Prints medians, ratios and peak RSS (GNU time's maximum resident set size).
+ *
+ * usage: node dist/bench/pull.js [--runs N] [--scale S] [--images debian,synth]
+ * Not a test: nothing here asserts a time.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { pushImages, requirePeer, run, startRegistry } from '../test/integration/helpers/registry.js';
+import { CLI } from '../test/integration/helpers/customs.js';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '1' }, images: { type: 'string', default: 'debian,synth' } },
+});
+const RUNS = Number(values.runs);
+const SCALE = Number(values.scale);
+
+interface Sample {
+  seconds: number;
+  rssKiB: number;
+}
+
+/** Run a command under GNU time; returns wall seconds and max RSS in KiB. */
+async function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Sample> {
+  const marker = '__RSS__';
+  const t0 = process.hrtime.bigint();
+  const r = await run('/usr/bin/time', ['-f', `${marker}%M`, cmd, ...args], { timeoutMs: 900_000, ...(env === undefined ? {} : { env }) });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
+  const m = new RegExp(`${marker}(\\d+)`).exec(r.stderr);
+  return { seconds, rssKiB: Number(m?.[1] ?? 0) };
+}
+
+/** The floor: GET each blob, hash and write it, 3 in parallel, like a pull with no checks at all. */
+async function floor(base: string, repo: string, manifestRef: string, dir: string): Promise<Sample> {
+  const t0 = process.hrtime.bigint();
+  const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+  const m = await request(`${base}/v2/${repo}/manifests/${manifestRef}`, { headers: { accept } });
+  const manifest = (await m.body.json()) as { config: { digest: string }; layers: { digest: string }[] };
+  const digests = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
+  await mkdir(dir, { recursive: true });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < digests.length) {
+      const d = digests[next++]!;
+      const res = await request(`${base}/v2/${repo}/blobs/${d}`);
+      const h = createHash('sha256');
+      const { createWriteStream } = await import('node:fs');
+      const out = createWriteStream(join(dir, d.replace(':', '-')));
+      for await (const chunk of res.body) {
+        h.update(chunk as Buffer);
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      }
+      await new Promise<void>((r, j) => out.end((err?: Error | null) => (err ? j(err) : r())));
+      h.digest('hex');
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, rssKiB: Math.round(process.memoryUsage().rss / 1024) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  requirePeer('docker-registry');
+  requirePeer('skopeo');
+  const reg = await startRegistry();
+  try {
+    const wanted = (values.images ?? '').split(',').filter(Boolean) as ('debian' | 'synth')[];
+    const pushed = await pushImages(reg, wanted, { synthScale: SCALE });
+    const targets = pushed.filter((p) => p.name === 'debian:bookworm' || p.name === 'synth:big');
+    const rows: string[] = [];
+    for (const img of targets) {
+      const samples: Record<'customs' | 'skopeo' | 'floor', Sample[]> = { customs: [], skopeo: [], floor: [] };
+      for (let i = 0; i < RUNS; i++) {
+        const dir = await mkdtemp(join(tmpdir(), 'customs-bench-'));
+        try {
+          const env = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'cfg') };
+          samples.customs.push(await timed(process.execPath, [CLI, 'pull', img.reference, '--store', join(dir, 'c'), '-q'], env));
+          samples.skopeo.push(
+            await timed('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${img.reference}`, `oci:${join(dir, 's')}:${img.reference}`]),
+          );
+          samples.floor.push(await floor(reg.url, img.repository, img.tag, join(dir, 'f')));
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+      const med = (k: keyof typeof samples) => median(samples[k].map((s) => s.seconds));
+      const rss = (k: keyof typeof samples) => Math.max(...samples[k].map((s) => s.rssKiB)) / 1024;
+      rows.push(
+        `${img.name.padEnd(18)} customs ${med('customs').toFixed(2)}s (${rss('customs').toFixed(0)} MiB)  skopeo ${med('skopeo').toFixed(2)}s (${rss('skopeo').toFixed(0)} MiB)  floor ${med('floor').toFixed(2)}s  customs/skopeo ${(med('customs') / med('skopeo')).toFixed(2)}  customs/floor ${(med('customs') / med('floor')).toFixed(2)}`,
+      );
+    }
+    const report = `bench/pull: ${RUNS} run(s) each, median wall time, peak RSS; synth scale ${SCALE}\n${rows.join('\n')}\n`;
+    process.stdout.write(report);
+    await writeFile(join(tmpdir(), 'customs-bench-pull.txt'), report);
+  } finally {
+    await reg.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# npm run demo: pull a real image from a real local registry with customs, then list, inspect and
+# check the store.
+#
+# usage: bash scripts/demo.sh
+# env:
+#   DEMO_DEBIAN=1   also push and pull debian:bookworm (first run: debootstrap, ~30 s, needs root)
+#   DEMO_KEEP=1     keep the temp dir (store and registry storage) instead of deleting it
+#
+# Starts Debian's docker-registry on 127.0.0.1 (free port, temp dir), pushes the busybox image with
+# scripts/make-images.sh (cache in .cache/images), runs the customs CLI from dist/, and stops the
+# registry on exit, whatever happens.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+cd "$repo"
+
+bash scripts/install-peers.sh
+if [ ! -d node_modules ]; then
+  npm ci
+fi
+npm run build
+cli=$repo/dist/src/cli/main.js
+if [ ! -f "$cli" ]; then
+  echo "demo: $cli was not built; the customs CLI (src/cli/main.ts) is missing" >&2
+  exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/customs-demo.XXXXXX")
+pid=""
+stop_registry() {
+  # Only signal the registry this script started (its config lives in our temp dir).
+  if [ -n "$pid" ] && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$tmp/"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+      state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || echo gone)
+      case $state in gone | Z | X) break ;; esac
+      sleep 0.1
+    done
+  fi
+  if [ "${DEMO_KEEP:-0}" = 1 ]; then
+    echo "demo: kept $tmp (store: $tmp/store)" >&2
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap stop_registry EXIT
+
+pid=$(bash scripts/registry-up.sh 0 "$tmp/registry")
+reg=127.0.0.1:$(cat "$tmp/registry/registry.port")
+
+steps=(busybox)
+if [ "${DEMO_DEBIAN:-0}" = 1 ]; then steps+=(debian); fi
+bash scripts/make-images.sh "$reg" "$repo/.cache/images" "${steps[@]}" >/dev/null
+
+store=$tmp/store
+customs() {
+  printf '\n$ customs %s\n' "$*"
+  node "$cli" "$@"
+}
+
+customs pull "$reg/busybox:latest" --store "$store"
+if [ "${DEMO_DEBIAN:-0}" = 1 ]; then
+  customs pull "$reg/debian:bookworm" --store "$store"
+fi
+customs images --store "$store"
+customs inspect "$reg/busybox:latest" --store "$store"
+customs fsck --store "$store"

@@ -1,0 +1,329 @@
+/**
+ * HTTP transport for the registry client: undici Agents (pooled keep-alive connections, precise idle
+ * timeouts), the per-registry scheme decision, and translation of foreign errors into CustomsError.
+ *
+ * Agents, one per purpose so TLS material never leaks across origins:
+ * - one per registry host, with the system roots plus that host's certs.d CAs and client certificate, and TLS
+ *   verification off only for a registry the user marked insecure;
+ * - one shared "foreign" agent for everything else a registry points us at (object-storage redirects, token
+ *   realms on another host): system roots only, verification always on, no client certificate, and a DNS
+ *   lookup that refuses link-local and unspecified addresses (a host name resolving to 169.254.169.254 is the
+ *   same SSRF as the literal; CVE-2026-33540 class).
+ *
+ * No agent follows redirects (undici 7 does not unless a redirect interceptor is added); the client checks
+ * every hop itself (redirects.ts).
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+import { Agent, type Dispatcher } from 'undici';
+import { CustomsError } from '../errors.js';
+import { redactUrl, sanitizeForDisplay, scrubSecrets } from '../internal/redact.js';
+import { isLinkLocalOrUnsafeHost, isLoopbackHost } from './auth/index.js';
+import { errorCodeOf } from './retry.js';
+import { loadRegistryTls } from './tls-config.js';
+
+/** Response headers as undici gives them: lowercased names. */
+export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** An HTTP response whose body has not been read yet. The body must be consumed or destroyed. */
+export interface HttpResponse {
+  readonly url: URL;
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  readonly body: Dispatcher.ResponseData['body'];
+}
+
+/** One outgoing request. */
+export interface HttpRequest {
+  readonly url: URL;
+  readonly method?: 'GET' | 'POST';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+/** Which agent carries a request: the registry's own (its TLS material), or the shared foreign one. */
+export type Route = { readonly kind: 'registry'; readonly host: string } | { readonly kind: 'foreign' };
+
+export interface TransportOptions {
+  readonly certsDirs: readonly string[];
+  /** Registries (`host[:port]`) the user marked insecure: plain HTTP allowed, TLS not verified. */
+  readonly isInsecure: (host: string) => boolean;
+  /** Connect, headers and between-body-chunks timeout. */
+  readonly idleTimeoutMs: number;
+  /** Secrets known so far, scrubbed from every foreign error message. */
+  readonly secrets: () => Iterable<string>;
+}
+
+/** Connections per origin; registries and object stores throttle clients that open many more. */
+const CONNECTIONS_PER_ORIGIN = 8;
+
+/** How much of a discarded body is drained to keep its connection alive; beyond that the socket is closed. */
+const MAX_DRAIN_BYTES = 64 * 1024;
+
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+/** OpenSSL/Node codes for a peer that does not speak TLS at all (a plain-HTTP server answered the handshake). */
+const TLS_PROTOCOL_CODES: ReadonlySet<string> = new Set([
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_HTTP_REQUEST',
+  'ECONNRESET',
+]);
+
+/** Certificate verification failures: never a reason to fall back to plain HTTP. */
+const CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+]);
+
+/** Code set on the error the guarded DNS lookup raises for an unsafe resolved address. */
+export const UNSAFE_ADDRESS_CODE = 'ERR_CUSTOMS_UNSAFE_ADDRESS';
+
+/** True when `err` says the peer does not speak TLS (the only case in which plain HTTP may be tried). */
+export function isTlsProtocolError(err: unknown): boolean {
+  const code = errorCodeOf(err);
+  if (code !== undefined && CERTIFICATE_CODES.has(code)) return false;
+  if (code !== undefined && TLS_PROTOCOL_CODES.has(code)) return true;
+  const message = err instanceof Error ? `${err.message} ${String((err.cause as Error | undefined)?.message)}` : '';
+  return /wrong version number|packet length too long|http request/i.test(message);
+}
+
+/** True when `err` is a TLS certificate verification failure. */
+export function isCertificateError(err: unknown): boolean {
+  const code = errorCodeOf(err);
+  return code !== undefined && CERTIFICATE_CODES.has(code);
+}
+
+/** The host name of a `host[:port]` registry, brackets kept for IPv6 (as URL.hostname gives it). */
+export function hostnameOf(hostPort: string): string {
+  return new URL(`https://${hostPort}`).hostname;
+}
+
+/**
+ * DNS lookup that refuses link-local, unspecified and multicast results (isLinkLocalOrUnsafeHost), for agents
+ * that connect where a registry told them to.
+ */
+export const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+    if (err !== null) {
+      callback(err, []);
+      return;
+    }
+    const unsafe = addresses.find((a) => isLinkLocalOrUnsafeHost(a.address));
+    if (unsafe !== undefined || addresses.length === 0) {
+      const e: NodeJS.ErrnoException = new Error(
+        `${hostname} resolves to ${unsafe?.address ?? 'nothing'}: link-local, unspecified or multicast address refused`,
+      );
+      e.code = UNSAFE_ADDRESS_CODE;
+      callback(e, []);
+      return;
+    }
+    const first = addresses[0] as LookupAddress;
+    if (options.all === true) callback(null, addresses);
+    else callback(null, first.address, first.family);
+  });
+};
+
+/** Options for {@link translateError}. */
+export interface TranslateContext {
+  readonly method: string;
+  readonly url: URL;
+  readonly idleTimeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly secrets: Iterable<string>;
+}
+
+/**
+ * Translate a foreign error (undici, net, tls) into CustomsError NETWORK or TIMEOUT naming the redacted URL,
+ * with the original as `cause` and known secrets scrubbed from the message. CustomsErrors pass through; an
+ * abort by the caller's signal rethrows the signal's reason.
+ */
+export function translateError(err: unknown, ctx: TranslateContext): unknown {
+  if (ctx.signal?.aborted === true) return ctx.signal.reason;
+  if (err instanceof CustomsError) return err;
+  const shown = redactUrl(ctx.url);
+  const code = errorCodeOf(err);
+  const subject = `${ctx.method} ${shown}`;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return new CustomsError('TIMEOUT', `${subject}: timed out: no data for ${ctx.idleTimeoutMs} ms`, {
+      cause: err,
+      hint: 'The registry stalled; retry later or raise the idle timeout.',
+      details: { url: shown, code, idleTimeoutMs: ctx.idleTimeoutMs },
+    });
+  }
+  const raw = err instanceof Error ? err.message : String(err);
+  const text = scrubSecrets(sanitizeForDisplay(raw, 300), ctx.secrets);
+  const details = { url: shown, ...(code === undefined ? {} : { code }) };
+  if (isCertificateError(err)) {
+    return new CustomsError('NETWORK', `${subject}: TLS certificate not trusted: ${text}`, {
+      cause: err,
+      details,
+      hint: `Put the registry's CA certificate in <certs.d>/${ctx.url.host}/ca.crt, or fix the server certificate.`,
+    });
+  }
+  if (code === UNSAFE_ADDRESS_CODE) {
+    return new CustomsError('REDIRECT_REFUSED', `${subject}: ${text}`, {
+      cause: err,
+      details,
+      hint: 'A registry sending customs to such an address is attempting request forgery; do not trust it.',
+    });
+  }
+  return new CustomsError('NETWORK', `${subject}: ${text}${code === undefined ? '' : ` (${code})`}`, {
+    cause: err,
+    details,
+  });
+}
+
+/**
+ * Stop reading a body and close its connection. undici reports a destroyed unfinished body as an 'error'
+ * event (RequestAbortedError); nobody is listening any more, so it is swallowed here instead of crashing.
+ */
+export function abandonBody(body: { on(event: 'error', fn: () => void): unknown; destroy(): unknown }): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+/** Read and drop a body we do not need, keeping the connection when it is small. Never throws. */
+export async function discardBody(body: HttpResponse['body']): Promise<void> {
+  try {
+    await body.dump({ limit: MAX_DRAIN_BYTES });
+  } catch {
+    abandonBody(body);
+  }
+}
+
+/** The undici side of the registry client. One instance per RegistryClient; `close()` ends its connections. */
+export class Transport {
+  readonly #options: TransportOptions;
+  readonly #agents = new Map<string, Promise<Agent>>();
+  readonly #origins = new Map<string, Promise<URL>>();
+  #closed = false;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+  }
+
+  /** Whether plain HTTP may be used for `host[:port]` at all: loopback hosts and registries marked insecure. */
+  mayUsePlainHttp(host: string): boolean {
+    return isLoopbackHost(hostnameOf(host)) || this.#options.isInsecure(host);
+  }
+
+  /**
+   * The origin (`https://host[:port]` or `http://...`) to use for registry `host`. HTTPS unless the host may
+   * use plain HTTP; then a `GET /v2/` over HTTPS probes it once, and only a TLS protocol error (the peer speaks
+   * plain HTTP) selects http. A certificate error is never a reason to fall back. Cached per registry.
+   */
+  async origin(host: string, signal?: AbortSignal): Promise<URL> {
+    let decided = this.#origins.get(host);
+    if (decided === undefined) {
+      decided = this.#decideOrigin(host, signal);
+      this.#origins.set(host, decided);
+      decided.catch(() => this.#origins.delete(host));
+    }
+    return new URL((await decided).href);
+  }
+
+  async #decideOrigin(host: string, signal?: AbortSignal): Promise<URL> {
+    const https = new URL(`https://${host}`);
+    if (!this.mayUsePlainHttp(host)) return https;
+    try {
+      const res = await this.send({ kind: 'registry', host }, { url: new URL('/v2/', https), headers: {} }, signal);
+      await discardBody(res.body);
+      return https;
+    } catch (err) {
+      if (!isTlsProtocolError(err)) throw err;
+      return new URL(`http://${host}`);
+    }
+  }
+
+  /** Send one request without following redirects. Throws translated errors (translateError). */
+  async send(route: Route, req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    const method = req.method ?? 'GET';
+    try {
+      signal?.throwIfAborted();
+      const agent = await this.#agent(route, signal);
+      const res = await agent.request({
+        origin: req.url.origin,
+        path: `${req.url.pathname}${req.url.search}`,
+        method,
+        headers: { ...req.headers },
+        ...(req.body === undefined ? {} : { body: req.body }),
+        signal: signal ?? null,
+      });
+      return { url: req.url, status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (err) {
+      throw this.translate(err, method, req.url, signal);
+    }
+  }
+
+  /** translateError with this transport's timeout and secrets. */
+  translate(err: unknown, method: string, url: URL, signal?: AbortSignal): unknown {
+    return translateError(err, {
+      method,
+      url,
+      idleTimeoutMs: this.#options.idleTimeoutMs,
+      signal,
+      secrets: this.#options.secrets(),
+    });
+  }
+
+  /** Close every connection. Requests after close() fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const agents = [...this.#agents.values()];
+    this.#agents.clear();
+    await Promise.all(agents.map(async (a) => (await a.catch(() => undefined))?.destroy()));
+  }
+
+  async #agent(route: Route, signal?: AbortSignal): Promise<Agent> {
+    if (this.#closed) throw new CustomsError('INTERNAL', 'registry client: used after close()');
+    const key = route.kind === 'registry' ? `registry ${route.host}` : 'foreign';
+    let agent = this.#agents.get(key);
+    if (agent === undefined) {
+      agent = this.#createAgent(route, signal);
+      this.#agents.set(key, agent);
+      agent.catch(() => this.#agents.delete(key));
+    }
+    return agent;
+  }
+
+  async #createAgent(route: Route, signal?: AbortSignal): Promise<Agent> {
+    const idle = this.#options.idleTimeoutMs;
+    const common = {
+      headersTimeout: idle,
+      bodyTimeout: idle,
+      connectTimeout: idle,
+      connections: CONNECTIONS_PER_ORIGIN,
+    };
+    if (route.kind === 'foreign') {
+      return new Agent({ ...common, connect: { rejectUnauthorized: true, lookup: guardedLookup } });
+    }
+    const tls = await loadRegistryTls(this.#options.certsDirs, route.host, signal);
+    // containers-registries.conf(5) `insecure = true`: plain HTTP allowed and TLS verification skipped.
+    const insecure = this.#options.isInsecure(route.host);
+    return new Agent({
+      ...common,
+      connect: {
+        rejectUnauthorized: !insecure,
+        ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
+        ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
+      },
+    });
+  }
+}

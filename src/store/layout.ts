@@ -1,0 +1,162 @@
+/**
+ * Paths and the on-disk shape of an OCI image layout (image-spec image-layout.md): `oci-layout`, `index.json`,
+ * `blobs/<alg>/<hex>`. customs keeps its own bookkeeping (quarantine, lock) under `.customs/` inside the layout
+ * so that temp files live on the same filesystem as `blobs/` and a rename into place is atomic.
+ */
+import { lstat, mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CustomsError } from '../errors.js';
+import { fsyncDir, TEMP_PREFIX, writeFileAtomic } from '../internal/atomic.js';
+import { isJsonObject, parseStrictJsonBytes } from '../internal/json.js';
+import { KiB } from '../internal/units.js';
+import { digestAlgorithm, digestHex, parseDigest, type Digest } from '../ref/index.js';
+import { emptyIndexDocument, serializeIndexDocument } from './index-file.js';
+import { ioError, isErrno } from './io.js';
+
+export const OCI_LAYOUT_FILE = 'oci-layout';
+export const INDEX_FILE = 'index.json';
+export const BLOBS_DIR = 'blobs';
+/** customs' own bookkeeping inside the layout; other tools (skopeo, umoci) ignore unknown top-level entries. */
+export const CUSTOMS_DIR = '.customs';
+export const QUARANTINE_DIR = join(CUSTOMS_DIR, 'quarantine');
+export const LOCK_FILE = join(CUSTOMS_DIR, 'lock');
+
+/** The one layout version customs writes (image-layout.md "oci-layout file"). */
+export const IMAGE_LAYOUT_VERSION = '1.0.0';
+/** `oci-layout` is a tiny JSON file; anything bigger is not one. */
+const MAX_OCI_LAYOUT_BYTES = 4 * KiB;
+
+/** Digest algorithms that may appear as directories under `blobs/`. */
+export const BLOB_ALGORITHMS = ['sha256', 'sha512'] as const;
+
+const NOT_A_LAYOUT_HINT =
+  'Point the store at an empty directory (it will be created as an OCI image layout) or at an existing OCI image layout.';
+
+/**
+ * Path of the blob file for `digest`. The digest is parsed again here, whatever its static type says, so a
+ * string like `sha256:../../etc/passwd` can never become a path (path traversal through a digest).
+ */
+export function blobPathIn(root: string, digest: Digest): string {
+  const d = parseDigest(digest, 'blob digest');
+  return join(root, BLOBS_DIR, digestAlgorithm(d), digestHex(d));
+}
+
+/**
+ * Validate an existing layout or create a new one. With `create`, an absent or empty directory (or one left
+ * half-initialised by an interrupted create) becomes a layout; the caller holds the store lock. Without it,
+ * anything that is not a layout is refused with STORE_CORRUPT. Never modifies an existing layout.
+ */
+export async function validateLayout(root: string): Promise<'layout' | 'absent' | 'initialisable'> {
+  let entries: string[];
+  try {
+    entries = await readdir(root);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return 'absent';
+    if (isErrno(err, 'ENOTDIR')) throw notALayout(root, 'not a directory');
+    throw ioError(`store ${root}`, 'cannot read the directory', err);
+  }
+  if (!entries.includes(OCI_LAYOUT_FILE)) {
+    if (await isInitialisable(root, entries)) return 'initialisable';
+    throw notALayout(root, `no ${OCI_LAYOUT_FILE} file`);
+  }
+  await checkOciLayoutFile(root);
+  return 'layout';
+}
+
+async function checkOciLayoutFile(root: string): Promise<void> {
+  const path = join(root, OCI_LAYOUT_FILE);
+  let bytes: Buffer;
+  try {
+    const st = await lstat(path);
+    if (!st.isFile()) throw notALayout(root, `${OCI_LAYOUT_FILE} is not a regular file`);
+    if (st.size > MAX_OCI_LAYOUT_BYTES)
+      throw notALayout(root, `${OCI_LAYOUT_FILE} is ${st.size} bytes, not a layout marker`);
+    bytes = await readFile(path);
+  } catch (err) {
+    if (err instanceof CustomsError) throw err;
+    throw ioError(`store ${root}`, `cannot read ${OCI_LAYOUT_FILE}`, err);
+  }
+  let doc: unknown;
+  try {
+    doc = parseStrictJsonBytes(bytes, path);
+  } catch (err) {
+    throw notALayout(root, `${OCI_LAYOUT_FILE} is not valid JSON`, err);
+  }
+  const version = isJsonObject(doc) ? doc.imageLayoutVersion : undefined;
+  // image-layout.md: imageLayoutVersion "1.0.0"; a different major version means a layout customs cannot read.
+  if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
+    throw new CustomsError(
+      'STORE_CORRUPT',
+      `store ${root}: unsupported image layout version: expected ${IMAGE_LAYOUT_VERSION}, got ${JSON.stringify(version) ?? 'none'}`,
+      { hint: NOT_A_LAYOUT_HINT, details: { root, expected: IMAGE_LAYOUT_VERSION } },
+    );
+  }
+}
+
+/**
+ * True for a directory that is empty or holds only what an interrupted `create` leaves behind (our
+ * bookkeeping dir, an index.json with no entries, empty blob directories, temp files): creating the layout
+ * over it loses nothing.
+ */
+async function isInitialisable(root: string, entries: readonly string[]): Promise<boolean> {
+  for (const name of entries) {
+    if (name === CUSTOMS_DIR || name.startsWith(TEMP_PREFIX)) continue;
+    if (name === BLOBS_DIR) {
+      if (!(await isEmptyBlobTree(join(root, BLOBS_DIR)))) return false;
+      continue;
+    }
+    if (name === INDEX_FILE) {
+      try {
+        const doc = parseStrictJsonBytes(await readFile(join(root, INDEX_FILE)), INDEX_FILE);
+        if (!isJsonObject(doc) || !Array.isArray(doc.manifests) || doc.manifests.length !== 0) return false;
+      } catch {
+        return false;
+      }
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+async function isEmptyBlobTree(dir: string): Promise<boolean> {
+  try {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) return false;
+      if ((await readdir(join(dir, e.name))).length !== 0) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Write the layout skeleton. `index.json` is written only when absent and `oci-layout` last, so a crash at
+ * any point leaves a directory `validateLayout` still calls initialisable.
+ */
+export async function createLayout(root: string): Promise<void> {
+  try {
+    await mkdir(join(root, BLOBS_DIR, 'sha256'), { recursive: true, mode: 0o755 });
+    await fsyncDir(join(root, BLOBS_DIR));
+    let hasIndex = true;
+    try {
+      await lstat(join(root, INDEX_FILE));
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      hasIndex = false;
+    }
+    if (!hasIndex) await writeFileAtomic(join(root, INDEX_FILE), serializeIndexDocument(emptyIndexDocument()));
+    await writeFileAtomic(join(root, OCI_LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION }));
+  } catch (err) {
+    throw ioError(`store ${root}`, 'cannot create the image layout', err);
+  }
+}
+
+function notALayout(root: string, what: string, cause?: unknown): CustomsError {
+  return new CustomsError('STORE_CORRUPT', `store ${root}: not an OCI image layout: ${what}`, {
+    hint: NOT_A_LAYOUT_HINT,
+    details: { root },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

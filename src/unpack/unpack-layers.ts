@@ -1,0 +1,363 @@
+/**
+ * unpackLayers: verified layer blobs → a root filesystem at DEST, all or nothing (issue 4 items 2–8).
+ *
+ * The parent (this module) never decompresses or parses a layer. It picks the decoder from the media type, prepares
+ * a private staging directory beside DEST, starts the sandboxed worker, streams the blobs into its stdin, validates
+ * what the worker reports, hands ownership of the tree to the invoking user, and renames the tree into place. Any
+ * failure removes the staging directory; DEST is only ever created by the final rename.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import { CustomsError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { TEMP_PREFIX } from '../internal/atomic.js';
+import { MiB } from '../internal/units.js';
+import { layerCompression } from '../oci/index.js';
+import type { Digest } from '../ref/index.js';
+import { resolveLimits, type UnpackLimits } from './limits.js';
+import type { WorkerJob, WorkerLayer, WorkerMessage } from './protocol.js';
+import type { LayerReport, UnpackReport } from './report.js';
+import { planWorker, type SandboxMode } from './sandbox.js';
+
+/** A layer blob already verified by the store (digest and size): the engine trusts its bytes' identity only. */
+export interface LayerBlob {
+  /** Path of the blob file. Read by the parent only; the worker never sees this path. */
+  readonly path: string;
+  /** Decides the decoder; nothing else does. */
+  readonly mediaType: string;
+  /** Expected sha256 of the uncompressed tar (config rootfs.diff_ids[i]). */
+  readonly diffId: Digest;
+  /** Exact byte size of the blob. */
+  readonly size: number;
+}
+
+export interface UnpackOptions {
+  /** Layers in application order (manifest order, lowest first). */
+  readonly layers: readonly LayerBlob[];
+  /** Must not exist, or be an empty directory. Its parent must exist. */
+  readonly dest: string;
+  readonly signal?: AbortSignal;
+  readonly limits?: Partial<UnpackLimits>;
+  readonly sandbox?: SandboxMode;
+}
+
+/** Worker stdout cap: the report lists are bounded (MAX_REPORT_ITEMS, 4 KiB paths), so this is never legitimate. */
+const MAX_WORKER_OUTPUT_BYTES = 32 * MiB;
+/** Worker stderr kept for diagnostics. */
+const MAX_WORKER_STDERR_BYTES = 8192;
+const SIGXCPU = 24;
+const SIGXFSZ = 25;
+
+function usage(message: string, details: Record<string, unknown> = {}): CustomsError {
+  return new CustomsError('USAGE', message, { details });
+}
+
+function checkDest(dest: string): void {
+  let st;
+  try {
+    st = lstatSync(dest);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      try {
+        if (!lstatSync(dirname(dest)).isDirectory()) throw new Error('not a directory');
+      } catch (e) {
+        throw usage(`unpack: destination parent ${dirname(dest)} is not a directory`, { cause: String(e) });
+      }
+      return;
+    }
+    throw err;
+  }
+  if (!st.isDirectory() || readdirSync(dest).length !== 0) {
+    throw usage(`unpack: destination ${dest}: expected a missing path or an empty directory`, { dest });
+  }
+}
+
+function workerLayers(layers: readonly LayerBlob[]): WorkerLayer[] {
+  return layers.map((l, i) => {
+    const compression = layerCompression(l.mediaType);
+    if (compression === undefined) {
+      throw new CustomsError(
+        'MEDIA_TYPE_UNSUPPORTED',
+        `layer ${i}: media type: expected a known layer type, got ${JSON.stringify(l.mediaType.slice(0, 200))}`,
+        { hint: 'customs picks the decoder from the media type only and never guesses from the bytes.' },
+      );
+    }
+    if (!/^sha256:[0-9a-f]{64}$/.test(l.diffId)) {
+      throw new CustomsError('CONFIG_INVALID_IMAGE', `layer ${i}: diff_id: expected sha256:<64 hex>, got ${l.diffId}`);
+    }
+    if (!Number.isSafeInteger(l.size) || l.size < 0) throw usage(`layer ${i}: size must be a non-negative integer`);
+    return { compression, diffIdHex: l.diffId.slice('sha256:'.length), size: l.size };
+  });
+}
+
+/** Remove a tree even when the image left directories without write/search permission (non-root callers). */
+function forceRemove(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  } catch {
+    // fall through: open up directories, then retry
+  }
+  const walk = (p: string): void => {
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
+    if (!st.isDirectory()) return;
+    try {
+      chmodSync(p, 0o700);
+      for (const n of readdirSync(p)) walk(join(p, n));
+    } catch {
+      /* best effort */
+    }
+  };
+  walk(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The parent's own pass over what the worker wrote (defence in depth against a compromised worker): never follows
+ * a link, refuses anything but files, directories, symlinks and FIFOs, refuses setuid/setgid bits, and gives every
+ * entry to the invoking user when the worker ran as another uid.
+ */
+function adoptTree(root: string, chownTo: { uid: number; gid: number } | undefined): void {
+  const walk = (p: string): void => {
+    const st = lstatSync(p);
+    if (!(st.isFile() || st.isDirectory() || st.isSymbolicLink() || st.isFIFO())) {
+      throw new CustomsError('UNSAFE_PATH', `unpack: worker produced a special file at ${p}`);
+    }
+    if (!st.isSymbolicLink() && (st.mode & 0o6000) !== 0) {
+      throw new CustomsError('UNSAFE_PATH', `unpack: worker produced a setuid/setgid file at ${p}`);
+    }
+    if (chownTo !== undefined) lchownSync(p, chownTo.uid, chownTo.gid);
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+  };
+  walk(root);
+}
+
+function parseMessage(line: string): WorkerMessage {
+  const m = JSON.parse(line) as unknown;
+  if (typeof m !== 'object' || m === null || typeof (m as { t?: unknown }).t !== 'string') {
+    throw new Error('unpack worker: malformed message');
+  }
+  return m as WorkerMessage;
+}
+
+function isErrorCode(c: unknown): c is ErrorCode {
+  return typeof c === 'string' && Object.hasOwn(ERROR_CODES, c);
+}
+
+/**
+ * Apply `layers` in order into a fresh root filesystem at `dest`.
+ *
+ * Verifies: each media type is a known layer type (else MEDIA_TYPE_UNSUPPORTED); each blob file has exactly `size`
+ * bytes (SIZE_MISMATCH); each layer's uncompressed sha256 equals its diffId (DIGEST_MISMATCH); the tar is strictly
+ * well-formed (ARCHIVE_INVALID); limits (LIMIT_EXCEEDED); no entry escapes or misuses the root (UNSAFE_PATH).
+ * Does not verify: the blobs' compressed digests (the store did), image config/manifest consistency (ops/unpack).
+ * On any failure nothing is left at `dest` (or it stays the empty directory it was) and the error is thrown.
+ */
+export async function unpackLayers(options: UnpackOptions): Promise<UnpackReport> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const dest = resolve(options.dest);
+  const limits = resolveLimits(options.limits);
+  const layers = workerLayers(options.layers);
+  checkDest(dest);
+
+  const workDir = join(dirname(dest), `${TEMP_PREFIX}unpack-${basename(dest)}-${randomBytes(6).toString('hex')}`);
+  const stagingRoot = join(workDir, 'rootfs');
+  const packageJson = join(workDir, 'package.json');
+  mkdirSync(workDir, { mode: 0o700 });
+  try {
+    mkdirSync(stagingRoot, { mode: 0o700 });
+    writeFileSync(packageJson, '{"type":"module"}\n', { mode: 0o644 });
+    const plan = planWorker({ mode: options.sandbox ?? 'auto', stagingRoot, packageJson, limits });
+    if (plan.workerUid !== undefined) {
+      chownSync(stagingRoot, plan.workerUid, plan.workerUid);
+      // Without a mount namespace the worker reaches the staging root through workDir: allow search only.
+      if (plan.mechanism === 'setpriv') chmodSync(workDir, 0o711);
+    }
+    const ownerUid = process.getuid?.() ?? 0;
+    const ownerGid = process.getgid?.() ?? 0;
+    const job: WorkerJob = {
+      root: plan.rootInWorker,
+      layers,
+      limits,
+      ownerUid,
+      ownerGid,
+      zstdPath: '/usr/bin/zstd',
+      mkfifoPath: '/usr/bin/mkfifo',
+    };
+    const result = await runWorker([...plan.argv, JSON.stringify(job)], options.layers, layers, signal);
+    signal?.throwIfAborted();
+    adoptTree(stagingRoot, plan.workerUid === undefined ? undefined : { uid: ownerUid, gid: ownerGid });
+    renameSync(stagingRoot, dest);
+    forceRemove(workDir);
+    return {
+      sandbox: {
+        mechanism: plan.mechanism,
+        command: plan.argv,
+        ...(plan.note === undefined ? {} : { note: plan.note }),
+      },
+      ...result,
+    };
+  } catch (err) {
+    forceRemove(workDir);
+    throw err;
+  }
+}
+
+type WorkerResult = Omit<UnpackReport, 'sandbox'>;
+
+async function runWorker(
+  argv: readonly string[],
+  blobs: readonly LayerBlob[],
+  layers: readonly WorkerLayer[],
+  signal: AbortSignal | undefined,
+): Promise<WorkerResult> {
+  const [cmd, ...args] = argv as [string, ...string[]];
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
+  const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+  exited.catch(() => undefined);
+  const onAbort = (): void => {
+    child.kill('SIGKILL');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < MAX_WORKER_STDERR_BYTES) stderr += d.toString('utf8');
+  });
+  const messages: WorkerMessage[] = [];
+  let outBytes = 0;
+  let partial = '';
+  let protocolError: Error | undefined;
+  child.stdout.on('data', (d: Buffer) => {
+    outBytes += d.length;
+    if (outBytes > MAX_WORKER_OUTPUT_BYTES) {
+      protocolError ??= new Error('unpack worker: output over the cap');
+      child.kill('SIGKILL');
+      return;
+    }
+    const lines = (partial + d.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        const m = parseMessage(line);
+        messages.push(m);
+        if (m.t === 'error') child.kill('SIGKILL'); // stop early; stdin feeding ends with EPIPE
+      } catch (e) {
+        protocolError ??= e as Error;
+        child.kill('SIGKILL');
+      }
+    }
+  });
+
+  let feedError: unknown;
+  try {
+    await feed(child.stdin, blobs, signal);
+  } catch (err) {
+    feedError = err;
+    if (err instanceof CustomsError) child.kill('SIGKILL');
+  }
+  const [code, sig] = await exited;
+  signal?.removeEventListener('abort', onAbort);
+  signal?.throwIfAborted();
+
+  const error = messages.find((m) => m.t === 'error');
+  if (error !== undefined) {
+    throw new CustomsError(isErrorCode(error.code) ? error.code : 'INTERNAL', error.message, {
+      ...(error.details === undefined ? {} : { details: error.details }),
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+    });
+  }
+  if (feedError instanceof CustomsError) throw feedError;
+  if (sig === 'SIGXCPU' || sig === 'SIGXFSZ' || code === 128 + SIGXCPU || code === 128 + SIGXFSZ) {
+    throw new CustomsError('LIMIT_EXCEEDED', `unpack worker: resource limit hit (${sig ?? String(code)})`);
+  }
+  if (protocolError !== undefined || code !== 0) {
+    throw new CustomsError(
+      'INTERNAL',
+      `unpack worker failed: ${protocolError?.message ?? `exit ${String(code)} signal ${String(sig)}`}`,
+      { details: { stderr: stderr.slice(-2000) } },
+    );
+  }
+  const done = messages.find((m) => m.t === 'done');
+  const layerMsgs = messages.filter((m) => m.t === 'layer');
+  if (done === undefined || layerMsgs.length !== layers.length) {
+    throw new CustomsError('INTERNAL', 'unpack worker: finished without a complete report');
+  }
+  const layerReports: LayerReport[] = layerMsgs.map((m, i) => {
+    const want = `sha256:${(layers[i] as WorkerLayer).diffIdHex}`;
+    if (m.index !== i || m.diffId !== want) {
+      throw new CustomsError('DIGEST_MISMATCH', `layer ${i}: diff_id: expected ${want}, got ${m.diffId}`);
+    }
+    return { diffId: m.diffId, entries: m.entries, uncompressedBytes: m.uncompressedBytes };
+  });
+  return {
+    layers: layerReports,
+    skipped: done.skipped,
+    changed: done.changed,
+    ownersDropped: done.ownersDropped,
+    omitted: done.omitted,
+  };
+}
+
+/** Write each blob's exact bytes to the worker's stdin, in order, with backpressure. */
+async function feed(
+  stdin: NodeJS.WritableStream & { destroyed: boolean },
+  blobs: readonly LayerBlob[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let broken = false;
+  stdin.on('error', () => {
+    broken = true; // EPIPE: the worker stopped reading; its exit status and messages decide the outcome
+  });
+  try {
+    for (const [i, blob] of blobs.entries()) {
+      const fh = await open(blob.path, 'r');
+      try {
+        const st = await fh.stat();
+        if (!st.isFile() || st.size !== blob.size) {
+          throw new CustomsError(
+            'SIZE_MISMATCH',
+            `layer ${i}: blob size: expected ${blob.size} bytes, got ${st.size}`,
+            { details: { expected: blob.size, got: st.size } },
+          );
+        }
+        let left = blob.size;
+        for await (const chunk of fh.createReadStream({ start: 0, autoClose: false, highWaterMark: MiB })) {
+          signal?.throwIfAborted();
+          const buf = chunk as Buffer;
+          const take = buf.subarray(0, Math.min(buf.length, left));
+          left -= take.length;
+          if (broken || stdin.destroyed) return;
+          if (!stdin.write(take)) {
+            await Promise.race([once(stdin, 'drain'), once(stdin, 'close')]);
+          }
+          if (left === 0) break;
+        }
+        if (left !== 0) throw new CustomsError('SIZE_MISMATCH', `layer ${i}: blob shrank while being read`);
+      } finally {
+        await fh.close();
+      }
+    }
+  } finally {
+    if (!stdin.destroyed) stdin.end();
+  }
+}

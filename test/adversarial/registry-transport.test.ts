@@ -1,0 +1,223 @@
+// Transport attacks against RegistryClient: stalled servers, flapping servers, throttling, and the HTTPS-first
+// scheme decision that must never fall back to plain HTTP on a certificate error.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RegistryClient } from '../../src/registry/index.js';
+import { isCustomsError, type CustomsError } from '../../src/errors.js';
+import type { ProgressEvent } from '../../src/oci/index.js';
+import type { Reference } from '../../src/ref/index.js';
+import {
+  OCI_MANIFEST,
+  makeTlsFixture,
+  manifestBytes,
+  serveBytes,
+  sha256,
+  startHostileServer,
+  type HostileServer,
+} from './helpers/hostile-server.js';
+
+function ref(server: HostileServer, repository: string): Reference {
+  return { registry: server.host, repository, tag: 'v1' };
+}
+
+async function caught(p: Promise<unknown>): Promise<CustomsError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(isCustomsError(err), `expected a CustomsError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
+}
+
+describe('transport', () => {
+  test('a server that stalls before answering is a TIMEOUT naming the redacted URL', async () => {
+    // Attack: slowloris-style stall that would hang a pull forever without an idle timeout.
+    const server = await startHostileServer();
+    const c = new RegistryClient({ credentials: [], certsDirs: [], idleTimeoutMs: 300 });
+    try {
+      server.route('GET', '/v2/stall/app/manifests/v1', () => {
+        // never answers
+      });
+      const err = await caught(c.manifest(ref(server, 'stall/app')));
+      assert.equal(err.code, 'TIMEOUT');
+      assert.ok(err.message.includes(`${server.origin}/v2/stall/app/manifests/v1`), err.message);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test('a blob body that stalls mid-way is resumed, then reported as TIMEOUT when it keeps stalling', async () => {
+    // Attack: trickle a few bytes then stall; bounded resumes keep the pull from hanging.
+    const server = await startHostileServer();
+    const c = new RegistryClient({ credentials: [], certsDirs: [], idleTimeoutMs: 300, backoffBaseMs: 1 });
+    try {
+      const blob = Buffer.alloc(10_000, 7);
+      const digest = sha256(blob);
+      server.route('GET', `/v2/trickle/app/blobs/${digest}`, (_req, res) => {
+        res.writeHead(200, { 'content-length': String(blob.length) });
+        res.write(blob.subarray(0, 100));
+      });
+      const stream = await c.fetch(ref(server, 'trickle/app'), {
+        mediaType: 'application/octet-stream',
+        digest: digest as never,
+        size: blob.length,
+      });
+      const err = await caught(
+        (async () => {
+          for await (const _ of stream) {
+            // drain
+          }
+        })(),
+      );
+      assert.equal(err.code, 'TIMEOUT');
+      assert.equal(server.requestsTo('/v2/trickle/').length, 4); // first attempt + 3 resumes
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test('503 twice then 200 succeeds with two retry events', async () => {
+    // Robustness: registries shed load with 503 (distribution-spec; Docker Hub during incidents).
+    const server = await startHostileServer();
+    const events: ProgressEvent[] = [];
+    const c = new RegistryClient({ credentials: [], certsDirs: [], backoffBaseMs: 5, onEvent: (e) => events.push(e) });
+    try {
+      const bytes = manifestBytes();
+      server.route('GET', '/v2/flaky/app/manifests/v1', (_req, res, n) => {
+        if (n < 2) res.writeHead(503, { 'content-type': 'text/plain' }).end('busy');
+        else serveBytes(res, bytes, { 'content-type': OCI_MANIFEST });
+      });
+      const m = await c.manifest(ref(server, 'flaky/app'));
+      assert.equal(m.descriptor.digest, sha256(bytes));
+      const retries = events.filter((e) => e.type === 'retry');
+      assert.equal(retries.length, 2);
+      assert.deepEqual(
+        retries.map((e) => (e.type === 'retry' ? e.attempt : 0)),
+        [1, 2],
+      );
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test('retries are bounded: a registry that always answers 503 fails with HTTP_STATUS', async () => {
+    // Attack: keep the client retrying forever.
+    const server = await startHostileServer();
+    const c = new RegistryClient({ credentials: [], certsDirs: [], backoffBaseMs: 1, maxRetries: 3 });
+    try {
+      server.route('GET', '/v2/down/app/manifests/v1', (_req, res) => {
+        res.writeHead(503).end();
+      });
+      const err = await caught(c.manifest(ref(server, 'down/app')));
+      assert.equal(err.code, 'HTTP_STATUS');
+      assert.equal(server.requestsTo('/v2/down/').length, 4);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test('a Retry-After beyond 10 s is not waited for', async () => {
+    // Attack: pin the client with a huge Retry-After.
+    const server = await startHostileServer();
+    const c = new RegistryClient({ credentials: [], certsDirs: [], backoffBaseMs: 1 });
+    try {
+      server.route('GET', '/v2/slow/app/manifests/v1', (_req, res) => {
+        res.writeHead(429, { 'retry-after': '3600' }).end();
+      });
+      const err = await caught(c.manifest(ref(server, 'slow/app')));
+      assert.equal(err.code, 'HTTP_STATUS');
+      assert.equal(server.requestsTo('/v2/slow/').length, 1);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test('404 is not retried', async () => {
+    // Retrying final answers only multiplies load; distribution-spec 4xx are final except 429.
+    const server = await startHostileServer();
+    const c = new RegistryClient({ credentials: [], certsDirs: [], backoffBaseMs: 1 });
+    try {
+      const err = await caught(c.manifest(ref(server, 'nothing/here')));
+      assert.equal(err.code, 'NOT_FOUND');
+      assert.equal(server.requestsTo('/v2/nothing/').length, 1);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test('a loopback registry with an untrusted certificate fails; it never falls back to plain HTTP', async () => {
+    // Attack: TLS stripping — a MITM presenting a bad certificate must not push the client onto plain HTTP.
+    const tls = makeTlsFixture();
+    const server = await startHostileServer({ tls: { key: tls.serverKey, cert: tls.serverCert } });
+    const c = new RegistryClient({ credentials: [], certsDirs: [], backoffBaseMs: 1 });
+    try {
+      server.route('GET', '/v2/tls/app/manifests/v1', (_req, res) =>
+        serveBytes(res, manifestBytes(), { 'content-type': OCI_MANIFEST }),
+      );
+      const err = await caught(c.manifest(ref(server, 'tls/app')));
+      assert.equal(err.code, 'NETWORK');
+      assert.ok(err.message.includes('certificate'), err.message);
+      assert.ok(err.message.includes('https://'), err.message);
+      assert.equal(server.requests.length, 0);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+
+  test('an HTTPS registry is trusted through its certs.d CA, or without verification when marked insecure', async () => {
+    // containers-certs.d(5) and registries.conf `insecure = true` semantics.
+    const tls = makeTlsFixture();
+    const server = await startHostileServer({ tls: { key: tls.serverKey, cert: tls.serverCert } });
+    const certsDir = mkdtempSync(join(tmpdir(), 'customs-certs-'));
+    mkdirSync(join(certsDir, server.host));
+    writeFileSync(join(certsDir, server.host, 'ca.crt'), tls.caCert);
+    const viaCa = new RegistryClient({ credentials: [], certsDirs: [certsDir] });
+    const insecure = new RegistryClient({
+      credentials: [],
+      certsDirs: [],
+      insecureRegistries: (h) => h === server.host,
+    });
+    try {
+      const bytes = manifestBytes();
+      server.route('GET', '/v2/tls/app/manifests/v1', (_req, res) =>
+        serveBytes(res, bytes, { 'content-type': OCI_MANIFEST }),
+      );
+      assert.equal((await viaCa.manifest(ref(server, 'tls/app'))).descriptor.digest, sha256(bytes));
+      assert.equal((await insecure.manifest(ref(server, 'tls/app'))).descriptor.digest, sha256(bytes));
+    } finally {
+      await viaCa.close();
+      await insecure.close();
+      await server.close();
+      rmSync(certsDir, { recursive: true, force: true });
+    }
+  });
+
+  test('an aborted signal stops a request and rejects with the abort reason', async () => {
+    // Every I/O function takes an AbortSignal (STYLE.md); a stalled registry must not outlive Ctrl-C.
+    const server = await startHostileServer();
+    const c = new RegistryClient({ credentials: [], certsDirs: [] });
+    try {
+      server.route('GET', '/v2/hang/app/manifests/v1', () => {
+        // never answers
+      });
+      const controller = new AbortController();
+      const p = c.manifest(ref(server, 'hang/app'), undefined, controller.signal);
+      setTimeout(() => controller.abort(new Error('user abort')), 50);
+      await assert.rejects(p, /user abort/);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+});

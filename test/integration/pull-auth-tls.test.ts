@@ -1,0 +1,91 @@
+// Pull from docker-registry with htpasswd (bcrypt) Basic auth and with TLS signed by a private CA; credentials
+// come from customs login, from a containers auth.json and from a docker config.json, and never appear in output.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pushImages, requirePeer, startRegistry, type Registry } from './helpers/registry.js';
+import { sandbox } from './helpers/customs.js';
+
+let authReg: Registry;
+let tlsReg: Registry;
+const creds = { user: 'customs-user', pass: 'S3cret-pa55-never-printed' };
+
+before(async () => {
+  requirePeer('docker-registry');
+  requirePeer('htpasswd');
+  authReg = await startRegistry({ htpasswd: creds });
+  tlsReg = await startRegistry({ tls: true });
+  await pushImages(authReg, ['busybox']);
+  await pushImages(tlsReg, ['busybox']);
+});
+
+after(async () => {
+  await authReg.stop();
+  await tlsReg.stop();
+});
+
+describe('authenticated registry (htpasswd, bcrypt)', () => {
+  test('401 without credentials exits 4 and says to run customs login', async () => {
+    const sb = await sandbox();
+    const r = await sb.customs(['pull', `${authReg.host}/busybox:latest`]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /customs login/);
+  });
+
+  test('login with a wrong password fails and saves nothing', async () => {
+    const sb = await sandbox();
+    const r = await sb.customs(['login', authReg.host, '-u', creds.user, '--password-stdin'], { input: 'wrong-password\n' });
+    assert.equal(r.code, 4, r.stderr);
+    await assert.rejects(stat(join(sb.config, 'auth.json')));
+  });
+
+  test('login then pull works; logout forgets; the password is never printed', async () => {
+    const sb = await sandbox();
+    const login = await sb.customs(['login', authReg.host, '-u', creds.user, '--password-stdin'], { input: `${creds.pass}\n` });
+    assert.equal(login.code, 0, login.stderr);
+    const mode = (await stat(join(sb.config, 'auth.json'))).mode & 0o777;
+    assert.equal(mode, 0o600);
+    const pull = await sb.customs(['pull', `${authReg.host}/busybox:latest`]);
+    assert.equal(pull.code, 0, pull.stderr);
+    const out = login.stdout + login.stderr + pull.stdout + pull.stderr;
+    assert.ok(!out.includes(creds.pass));
+    assert.ok(!out.includes(Buffer.from(`${creds.user}:${creds.pass}`).toString('base64')));
+    assert.equal((await sb.customs(['logout', authReg.host])).code, 0);
+    const again = await sb.customs(['pull', `${authReg.host}/busybox:latest`]);
+    assert.equal(again.code, 4);
+  });
+
+  test('reads credentials from a docker config.json and a containers auth.json', async () => {
+    const auth = Buffer.from(`${creds.user}:${creds.pass}`).toString('base64');
+    const docker = await sandbox();
+    await mkdir(join(docker.env.HOME!, '.docker'), { recursive: true });
+    await writeFile(join(docker.env.HOME!, '.docker', 'config.json'), JSON.stringify({ auths: { [authReg.host]: { auth } } }));
+    const r1 = await docker.customs(['pull', `${authReg.host}/busybox:latest`, '-q']);
+    assert.equal(r1.code, 0, r1.stderr);
+
+    const containers = await sandbox();
+    const file = join(containers.dir, 'auth.json');
+    await writeFile(file, JSON.stringify({ auths: { [authReg.host]: { auth } } }));
+    const r2 = await containers.customs(['pull', `${authReg.host}/busybox:latest`, '-q'], { env: { REGISTRY_AUTH_FILE: file } });
+    assert.equal(r2.code, 0, r2.stderr);
+  });
+});
+
+describe('TLS registry with a private CA', () => {
+  test('refuses the unknown CA with exit 4, then pulls once the CA is in certs.d', async () => {
+    const sb = await sandbox();
+    const ref = `${tlsReg.host}/busybox:latest`;
+    const refused = await sb.customs(['pull', ref]);
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, /certificate|TLS/i);
+
+    const dir = join(sb.config, 'certs.d', tlsReg.host);
+    await mkdir(dir, { recursive: true });
+    await copyFile(tlsReg.caFile!, join(dir, 'ca.crt'));
+    const ok = await sb.customs(['pull', ref]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const index = JSON.parse(await readFile(join(sb.store, 'index.json'), 'utf8')) as { manifests: unknown[] };
+    assert.equal(index.manifests.length, 1);
+  });
+});
