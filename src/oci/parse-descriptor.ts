@@ -36,7 +36,7 @@ function parseStringArray(untrusted: unknown, subject: string): string[] {
   if (!Array.isArray(untrusted) || !untrusted.every((x) => typeof x === 'string')) {
     invalid(subject, 'expected an array of strings');
   }
-  return untrusted as string[];
+  return untrusted;
 }
 
 /** Platform object of an index entry or a config (image-spec image-index.md). */

@@ -1,7 +1,7 @@
 /** `customs login` / `logout`: check credentials against the registry, then keep them in customs' auth.json. */
 import type { Context } from './context.js';
 import { parseRegistryHost } from '../ref/index.js';
-import { removeLogin, saveLogin } from '../registry/index.js';
+import { BasicCredential, removeLogin, saveLogin } from '../registry/index.js';
 import { registryClientFor } from './pull.js';
 
 /**
@@ -11,7 +11,11 @@ import { registryClientFor } from './pull.js';
 export async function login(ctx: Context, untrustedRegistry: string, username: string, password: string, signal?: AbortSignal): Promise<string> {
   const registry = parseRegistryHost(untrustedRegistry, `registry ${JSON.stringify(untrustedRegistry)}`);
   const client = registryClientFor(ctx);
-  await client.checkLogin(registry, { kind: 'basic', username, password }, signal);
+  try {
+    await client.checkLogin(registry, new BasicCredential(username, password), signal);
+  } finally {
+    await client.close();
+  }
   await saveLogin(ctx.configDir, registry, username, password);
   return registry;
 }

@@ -101,46 +101,59 @@ export async function pullImage(
       blobs.set(d.digest, d);
     }
   }
+  const descriptor = taggedDescriptor(top.descriptor, plan);
   let blobsFetched = 0;
   let blobsPresent = 0;
   let bytesFetched = 0;
-  await mapLimit(
-    [...blobs.values()],
-    options.jobs ?? DEFAULT_JOBS,
-    async (desc, jobSignal) => {
-      // Foreign layers' `urls` are never followed (image-spec descriptor.md makes them optional): the blob comes
-      // from the registry named by the reference or not at all.
-      if (await store.has(desc)) {
-        blobsPresent++;
-        onEvent?.({ type: 'blob-done', digest: desc.digest, size: desc.size, skipped: true });
-        return;
-      }
-      onEvent?.({ type: 'blob-start', digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
-      const body = await source.fetch(ref, desc, jobSignal);
-      await store.ingest(desc, body, {
-        signal: jobSignal,
-        onProgress: (bytes) => onEvent?.({ type: 'blob-progress', digest: desc.digest, bytes, size: desc.size }),
-      });
-      blobsFetched++;
-      bytesFetched += desc.size;
-      onEvent?.({ type: 'blob-done', digest: desc.digest, size: desc.size, skipped: false });
-    },
-    signal,
-  );
+  // Blobs this pull added: removed again if the pull fails, so a refused image leaves the store as it was.
+  const added: Digest[] = [];
+  const ingestOnce = async (desc: Descriptor, write: () => Promise<void>): Promise<void> => {
+    if (await store.has(desc)) return;
+    await write();
+    added.push(desc.digest);
+  };
+  try {
+    await mapLimit(
+      [...blobs.values()],
+      options.jobs ?? DEFAULT_JOBS,
+      async (desc, jobSignal) => {
+        // Foreign layers' `urls` are never followed (image-spec descriptor.md makes them optional): the blob comes
+        // from the registry named by the reference or not at all.
+        if (await store.has(desc)) {
+          blobsPresent++;
+          onEvent?.({ type: 'blob-done', digest: desc.digest, size: desc.size, skipped: true });
+          return;
+        }
+        onEvent?.({ type: 'blob-start', digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
+        await ingestOnce(desc, async () => {
+          const body = await source.fetch(ref, desc, jobSignal);
+          await store.ingest(desc, body, {
+            signal: jobSignal,
+            onProgress: (bytes) => onEvent?.({ type: 'blob-progress', digest: desc.digest, bytes, size: desc.size }),
+          });
+        });
+        blobsFetched++;
+        bytesFetched += desc.size;
+        onEvent?.({ type: 'blob-done', digest: desc.digest, size: desc.size, skipped: false });
+      },
+      signal,
+    );
 
-  // Configs are parsed only now, from verified store content.
-  for (const { descriptor, manifest } of plan.manifests) {
-    const configBytes = await store.readBlob(manifest.config.digest, MAX_CONFIG_BYTES);
-    if (isImageConfig(manifest.config.mediaType)) {
+    // Configs are parsed only now, from verified store content.
+    for (const { descriptor, manifest } of plan.manifests) {
+      if (!isImageConfig(manifest.config.mediaType)) continue;
+      const configBytes = await store.readBlob(manifest.config.digest, MAX_CONFIG_BYTES);
       parseImageConfig(configBytes, `${name}: config ${manifest.config.digest} of ${descriptor.digest}`, manifest.layers.length);
     }
-  }
 
-  for (const doc of plan.documents) {
-    await store.ingestBytes(doc.descriptor, doc.bytes);
+    for (const doc of plan.documents) {
+      await ingestOnce(doc.descriptor, () => store.ingestBytes(doc.descriptor, doc.bytes));
+    }
+    await store.tag(name, descriptor);
+  } catch (err) {
+    await store.discard(added).catch(() => undefined); // best effort: gc removes anything left
+    throw err;
   }
-  const descriptor = taggedDescriptor(top.descriptor, plan);
-  await store.tag(name, descriptor);
   return { name, descriptor, images: plan.images, blobsFetched, blobsPresent, bytesFetched };
 }
 
@@ -225,11 +238,15 @@ export async function pull(ctx: Context, untrustedName: string, options: PullOpt
   const fetchRef: Reference = { ...ref, registry: location.registry, repository: location.repository };
   const store = await openStore(ctx.storeDir, { create: true });
   const client = registryClientFor(ctx);
-  return pullImage(client, store, fetchRef, {
-    ...options,
-    onEvent: options.onEvent ?? ctx.onEvent,
-    tagName: formatReference(ref),
-  });
+  try {
+    return await pullImage(client, store, fetchRef, {
+      ...options,
+      onEvent: options.onEvent ?? ctx.onEvent,
+      tagName: formatReference(ref),
+    });
+  } finally {
+    await client.close();
+  }
 }
 
 /** A registry client configured from the context (credentials, certs.d, insecure registries, timeouts). */

@@ -19,7 +19,8 @@
 import { CustomsError, isCustomsError } from '../errors.js';
 import { parseStrictJson, isJsonObject } from '../internal/json.js';
 import { sanitizeForDisplay } from '../internal/redact.js';
-import { parseCanonicalDockerName, parseNormalizedDockerName } from './docker-name.js';
+import { MAX_NAME_LENGTH_CHARS, parseRegistryHost, parseRepositoryPath } from '../ref/index.js';
+import { parseNormalizedDockerName } from './docker-name.js';
 import { validateDockerScope } from './scope.js';
 import type {
   FulcioTrust,
@@ -156,11 +157,16 @@ function requireType(o: Record<string, unknown>, ctx: Ctx): string {
 function registryPrefix(v: unknown, ctx: Ctx): string {
   const s = string(v, ctx);
   const slash = s.indexOf('/');
-  // Validate the host alone when there is no path; a host-only prefix like `localhost:5000` would otherwise
-  // read as name `localhost` with tag `5000`.
-  const probe = slash === -1 ? `${s}/x` : s;
-  const n = parseCanonicalDockerName(probe);
-  if (n === undefined || n.tag !== undefined || n.digest !== undefined || (slash === -1 && s.includes('@'))) {
+  const host = slash === -1 ? s : s.slice(0, slash);
+  let ok = host.includes('.') || host.includes(':') || host === 'localhost';
+  try {
+    ok &&= parseRegistryHost(host, 'prefix') === host;
+    if (slash !== -1) parseRepositoryPath(s.slice(slash + 1), 'prefix');
+  } catch (err) {
+    if (!isCustomsError(err)) throw err;
+    ok = false;
+  }
+  if (!ok || s.length > MAX_NAME_LENGTH_CHARS) {
     throw ctx.fail('invalid prefix', 'host[:port] or host[:port]/path in canonical form', quote(s));
   }
   return s;

@@ -91,6 +91,12 @@ export interface ContentStore {
   /** Remove the entry `name`; returns false when there was none. Blobs stay until gc. */
   untag(name: string): Promise<boolean>;
   /**
+   * Roll back blobs a failed operation added: under the lock, delete each of `digests` that no index.json entry
+   * reaches. Returns how many were removed. A concurrent pull that was about to reuse one of them fails at tag()
+   * with STORE_CORRUPT and a hint to pull again; it never tags missing content.
+   */
+  discard(digests: readonly Digest[]): Promise<number>;
+  /**
    * Under the store lock: remove blobs no entry reaches (walking indexes and manifests; referenced blobs that
    * do not parse are kept), quarantine files whose owner process on this host is gone, and index temp files.
    */

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open } from 'node:fs/promises';
+import { lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CustomsError, mismatch } from '../errors.js';
@@ -298,6 +298,28 @@ class OciLayoutStore implements ContentStore {
       if (next.entries.length === doc.entries.length) return false;
       await this.#writeIndex(next);
       return true;
+    });
+  }
+
+  async discard(digests: readonly Digest[]): Promise<number> {
+    if (digests.length === 0) return 0;
+    return this.#locked(async () => {
+      const doc = await this.readIndex();
+      const walk = await walkReferences(
+        doc.entries.map((e) => e.descriptor),
+        (d) => this.blobPath(d),
+      );
+      let removed = 0;
+      for (const digest of digests) {
+        if (walk.reachable.has(digest)) continue; // another image refers to it now: it stays
+        try {
+          await unlink(this.blobPath(digest));
+          removed++;
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) throw ioError(`discard ${digest}`, 'cannot remove', err);
+        }
+      }
+      return removed;
     });
   }
 

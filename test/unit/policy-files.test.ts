@@ -39,7 +39,7 @@ function skopeoAccepts(policyPath: string, dir: string): { ok: boolean; stderr: 
       encoding: 'utf8',
     },
   );
-  return { ok: !/policy/i.test(r.stderr), stderr: r.stderr };
+  return { ok: !/trust policy|invalid policy/i.test(r.stderr), stderr: r.stderr };
 }
 
 test('loadPolicy: the flag, else CUSTOMS_CONFIG/policy.json, else the system file, else POLICY_INVALID with a hint', async () => {
@@ -111,6 +111,11 @@ test('trust add / list / rm round trip writes key files and a policy skopeo acce
     assert.equal(await readFile(join(keys, files[0]!), 'utf8'), COSIGN_PEM);
     assert.deepEqual(parsePolicy(await readFile(policyPath, 'utf8'), policyPath).default, [{ type: 'reject' }]);
     assert.equal(skopeoAccepts(policyPath, dir).ok, true, skopeoAccepts(policyPath, dir).stderr);
+    const armored = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBF0=\n-----END PGP PUBLIC KEY BLOCK-----';
+    const withGpg = await addTrust(policyPath, keys, 'registry.example.com', { kind: 'gpg', armored });
+    assert.match(listTrust(withGpg)[1]?.descriptions[0] ?? '', /^signedBy GPGKeys key /);
+    assert.equal(skopeoAccepts(policyPath, dir).ok, true, skopeoAccepts(policyPath, dir).stderr);
+    policy = await removeTrust(policyPath, 'registry.example.com', keys);
 
     // The key applies to its scope only.
     assert.equal(requirementsFor(policy, parseQualifiedReference('quay.io/myorg/app:1')).scope, 'quay.io/myorg');
@@ -162,7 +167,7 @@ test('trust add refuses private keys, bad scopes and rejecting scopes', async ()
   }
 });
 
-test('registries.d: scopes fall through field by field to default-docker, and staging wins for writes', async () => {
+test('registries.d: scopes fall through field by field to default-docker, and staging wins for writes', () => {
   const conf = parseRegistriesD([
     {
       name: 'a.yaml',
