@@ -16,7 +16,11 @@ import { pushImages, requirePeer, run, startRegistry } from '../test/integration
 import { CLI } from '../test/integration/helpers/customs.js';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '1' }, images: { type: 'string', default: 'debian,synth' } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    scale: { type: 'string', default: '1' },
+    images: { type: 'string', default: 'debian,synth' },
+  },
 });
 const RUNS = Number(values.runs);
 const SCALE = Number(values.scale);
@@ -30,7 +34,10 @@ interface Sample {
 async function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Sample> {
   const marker = '__RSS__';
   const t0 = process.hrtime.bigint();
-  const r = await run('/usr/bin/time', ['-f', `${marker}%M`, cmd, ...args], { timeoutMs: 900_000, ...(env === undefined ? {} : { env }) });
+  const r = await run('/usr/bin/time', ['-f', `${marker}%M`, cmd, ...args], {
+    timeoutMs: 900_000,
+    ...(env === undefined ? {} : { env }),
+  });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
   const m = new RegExp(`${marker}(\\d+)`).exec(r.stderr);
@@ -85,9 +92,17 @@ async function main(): Promise<void> {
         const dir = await mkdtemp(join(tmpdir(), 'customs-bench-'));
         try {
           const env = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'cfg') };
-          samples.customs.push(await timed(process.execPath, [CLI, 'pull', img.reference, '--store', join(dir, 'c'), '-q'], env));
+          samples.customs.push(
+            await timed(process.execPath, [CLI, 'pull', img.reference, '--store', join(dir, 'c'), '-q'], env),
+          );
           samples.skopeo.push(
-            await timed('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${img.reference}`, `oci:${join(dir, 's')}:${img.reference}`]),
+            await timed('skopeo', [
+              'copy',
+              '-q',
+              '--src-tls-verify=false',
+              `docker://${img.reference}`,
+              `oci:${join(dir, 's')}:${img.reference}`,
+            ]),
           );
           samples.floor.push(await floor(reg.url, img.repository, img.tag, join(dir, 'f')));
         } finally {

@@ -9,15 +9,7 @@
 
 /** Families decide the exit code; the code inside a family is for programs and tests. */
 export type ErrorFamily =
-  | 'internal'
-  | 'usage'
-  | 'name'
-  | 'registry'
-  | 'integrity'
-  | 'signature'
-  | 'policy'
-  | 'unsafe-content'
-  | 'store';
+  'internal' | 'usage' | 'name' | 'registry' | 'integrity' | 'signature' | 'policy' | 'unsafe-content' | 'store';
 
 /** Process exit code for each family. Exhaustive: adding a family without an exit code does not compile. */
 export const EXIT_CODES: Readonly<Record<ErrorFamily, number>> = {

@@ -38,7 +38,8 @@ export function usage(message: string, hint?: string): CustomsError {
 
 export function positiveInt(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !/^[1-9][0-9]{0,2}$/.test(v)) throw usage(`${flag}: expected an integer 1..999, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !/^[1-9][0-9]{0,2}$/.test(v))
+    throw usage(`${flag}: expected an integer 1..999, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 

@@ -26,4 +26,3 @@ Short names such as "alpine" are refused (exit 3), never guessed.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 name refused, 4 registry/network, 5 integrity,
 6 signature, 7 policy, 8 unsafe content, 9 local store.
 `;
-

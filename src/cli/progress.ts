@@ -92,7 +92,14 @@ export function ttyProgress(out: TextOutput, now: () => number = Date.now): { si
         break;
       }
       case 'blob-done': {
-        const b = bars.get(e.digest) ?? { digest: e.digest, size: e.size, bytes: 0, started: now(), done: false, skipped: false };
+        const b = bars.get(e.digest) ?? {
+          digest: e.digest,
+          size: e.size,
+          bytes: 0,
+          started: now(),
+          done: false,
+          skipped: false,
+        };
         b.bytes = e.size;
         b.done = true;
         b.skipped = e.skipped;

@@ -35,10 +35,16 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return 0;
     }
     const cmd = COMMANDS[command];
-    if (cmd === undefined) throw usage(`unknown command ${JSON.stringify(command)}`, 'Run customs --help for the list of commands.');
+    if (cmd === undefined)
+      throw usage(`unknown command ${JSON.stringify(command)}`, 'Run customs --help for the list of commands.');
     let parsed;
     try {
-      parsed = parseArgs({ args: [...rest], options: { ...GLOBAL_OPTIONS, ...cmd.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: [...rest],
+        options: { ...GLOBAL_OPTIONS, ...cmd.options },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (err) {
       throw usage(`${command}: ${(err as Error).message}`, `Run customs ${command} --help.`);
     }
@@ -50,9 +56,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     const [min, max] = cmd.positionals;
     if (parsed.positionals.length < min || parsed.positionals.length > max) {
-      throw usage(`${command}: expected ${min === max ? min : `${min}..${max}`} argument(s), got ${parsed.positionals.length}`, `Run customs ${command} --help.`);
+      throw usage(
+        `${command}: expected ${min === max ? min : `${min}..${max}`} argument(s), got ${parsed.positionals.length}`,
+        `Run customs ${command} --help.`,
+      );
     }
-    const ctx = await createContext({ env: io.env, store: typeof values.store === 'string' ? values.store : undefined });
+    const ctx = await createContext({
+      env: io.env,
+      store: typeof values.store === 'string' ? values.store : undefined,
+    });
     const quiet = values.quiet === true;
     const out: Output = {
       json,
@@ -79,6 +91,9 @@ function reportError(err: unknown, io: CliIo, json: boolean): void {
   }
   // A bug, not an expected failure: say so, keep the stack for the report, exit 1.
   const e = err instanceof Error ? err : new Error(String(err));
-  if (json) io.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL', exitCode: 1, message: e.message } }, null, 2)}\n`);
-  io.stderr.write(`customs: internal error: ${e.message}\n${e.stack ?? ''}\n  hint: this is a bug in customs; please report it with the command you ran.\n`);
+  if (json)
+    io.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL', exitCode: 1, message: e.message } }, null, 2)}\n`);
+  io.stderr.write(
+    `customs: internal error: ${e.message}\n${e.stack ?? ''}\n  hint: this is a bug in customs; please report it with the command you ran.\n`,
+  );
 }

@@ -23,9 +23,13 @@ export async function readCapped(
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
       total += buf.length;
       if (total > maxBytes) {
-        throw new CustomsError('TOO_LARGE', `${subject}: body too large: expected at most ${maxBytes} bytes, got more`, {
-          details: { limitBytes: maxBytes },
-        });
+        throw new CustomsError(
+          'TOO_LARGE',
+          `${subject}: body too large: expected at most ${maxBytes} bytes, got more`,
+          {
+            details: { limitBytes: maxBytes },
+          },
+        );
       }
       chunks.push(buf);
     }

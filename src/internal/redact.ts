@@ -4,7 +4,8 @@
  * Authorization/Cookie values. Library code passes every URL it mentions in an error through `redactUrl`.
  */
 
-const SENSITIVE_QUERY = /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|refresh_token|password|x-goog-signature|x-goog-credential)$/i;
+const SENSITIVE_QUERY =
+  /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|refresh_token|password|x-goog-signature|x-goog-credential)$/i;
 const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-registry-auth)$/i;
 
 /** A URL safe to show: no userinfo, sensitive query values replaced by REDACTED. Non-URLs come back marked. */

@@ -34,7 +34,10 @@ export async function listImages(ctx: Context): Promise<readonly StoreEntry[]> {
  * Find `untrustedName` in the store: the exact string first (layouts written by skopeo use bare tags such as
  * `latest`), then its canonical fully qualified form.
  */
-export async function resolveLocal(store: ContentStore, untrustedName: string): Promise<{ name: string; descriptor: Descriptor }> {
+export async function resolveLocal(
+  store: ContentStore,
+  untrustedName: string,
+): Promise<{ name: string; descriptor: Descriptor }> {
   const exact = await store.resolve(untrustedName);
   if (exact !== undefined) return { name: untrustedName, descriptor: exact };
   let canonical: string | undefined;
@@ -102,7 +105,10 @@ export async function inspectImage(
       digest: descriptor.digest,
       mediaType: doc.mediaType,
       size: descriptor.size,
-      platforms: doc.manifests.map((m) => ({ platform: m.platform === undefined ? 'unknown' : formatPlatform(m.platform), digest: m.digest })),
+      platforms: doc.manifests.map((m) => ({
+        platform: m.platform === undefined ? 'unknown' : formatPlatform(m.platform),
+        digest: m.digest,
+      })),
       ...(doc.annotations === undefined ? {} : { annotations: doc.annotations }),
     };
   }

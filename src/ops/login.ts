@@ -8,7 +8,13 @@ import { registryClientFor } from './pull.js';
  * Verify `username`/`password` against `untrustedRegistry` (GET /v2/ and the token flow it asks for), then save
  * them to `$CUSTOMS_CONFIG/auth.json` (mode 0600). Nothing is saved when the registry refuses them.
  */
-export async function login(ctx: Context, untrustedRegistry: string, username: string, password: string, signal?: AbortSignal): Promise<string> {
+export async function login(
+  ctx: Context,
+  untrustedRegistry: string,
+  username: string,
+  password: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const registry = parseRegistryHost(untrustedRegistry, `registry ${JSON.stringify(untrustedRegistry)}`);
   const client = registryClientFor(ctx);
   try {

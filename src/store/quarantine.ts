@@ -191,10 +191,19 @@ async function commit(fh: FileHandle, tmp: string, blobPath: string, subject: st
 }
 
 async function writeAll(fh: FileHandle, bufs: readonly Buffer[]): Promise<void> {
-  const buf = bufs.length === 1 ? (bufs[0] as Buffer) : Buffer.concat(bufs);
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    off += bytesWritten;
+  // writev hands the batch to the kernel without first copying it into one buffer.
+  let pending = bufs.filter((b) => b.length > 0);
+  while (pending.length > 0) {
+    const { bytesWritten } = await fh.writev(pending);
+    let n = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of pending) {
+      if (n >= b.length) n -= b.length;
+      else {
+        rest.push(n === 0 ? b : b.subarray(n));
+        n = 0;
+      }
+    }
+    pending = rest;
   }
 }

@@ -27,7 +27,9 @@ interface Image {
 function makeImage(seed: string): Image {
   const layer = gzipSync(Buffer.from(`layer ${seed}`.padEnd(2048, '.')));
   const diffId = sha256(gunzipLike(seed));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }),
+  );
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -46,7 +48,11 @@ function gunzipLike(seed: string): Buffer {
 /** Serve `img` honestly under /v2/repo/, then let `tweak` override routes. */
 function serveImage(server: HostileServer, img: Image): void {
   server.route('GET', /^\/v2\/repo\/manifests\//, (_req, res) => {
-    res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': String(img.manifest.length), 'docker-content-digest': img.digest });
+    res.writeHead(200, {
+      'content-type': OCI_MANIFEST,
+      'content-length': String(img.manifest.length),
+      'docker-content-digest': img.digest,
+    });
     res.end(img.manifest);
   });
   server.route('GET', `/v2/repo/blobs/${sha256(img.config)}`, (_req, res) => {
@@ -84,7 +90,12 @@ async function ctx(idleTimeoutMs = 30_000) {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'customs-hostile-'));
-  env = { HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'config'), CUSTOMS_STORE: join(dir, 'store'), PATH: process.env.PATH ?? '' };
+  env = {
+    HOME: join(dir, 'home'),
+    CUSTOMS_CONFIG: join(dir, 'config'),
+    CUSTOMS_STORE: join(dir, 'store'),
+    PATH: process.env.PATH ?? '',
+  };
   honest = await startHostileServer();
   serveImage(honest, good);
   // The store starts with one good image, so "unchanged" compares a real layout.
@@ -197,11 +208,20 @@ describe('a refused pull leaves the store as it was', () => {
 
   for (const [what, body, code] of [
     ['invalid JSON', '{"schemaVersion": 2,', 'JSON_INVALID'],
-    ['duplicate-key JSON', `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","mediaType":"${OCI_MANIFEST}","config":{},"layers":[]}`, 'JSON_INVALID'],
+    [
+      'duplicate-key JSON',
+      `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","mediaType":"${OCI_MANIFEST}","config":{},"layers":[]}`,
+      'JSON_INVALID',
+    ],
     ['schema 1 body', '{"schemaVersion":1,"name":"repo","tag":"bad","fsLayers":[]}', 'SCHEMA1_REFUSED'],
     [
       'layers and manifests together (CVE-2021-41190)',
-      JSON.stringify({ schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256('x'), size: 1 }, layers: [], manifests: [] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256('x'), size: 1 },
+        layers: [],
+        manifests: [],
+      }),
       'MANIFEST_INVALID',
     ],
   ] as const) {
@@ -235,13 +255,25 @@ describe('a refused pull leaves the store as it was', () => {
 
   test('config whose diff_ids count disagrees with the layers', async () => {
     await refused('CONFIG_INVALID_IMAGE', (s, img) => {
-      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+      const config = Buffer.from(
+        JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+      );
       const manifest = Buffer.from(
         JSON.stringify({
           schemaVersion: 2,
           mediaType: OCI_MANIFEST,
-          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-          layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(img.layer), size: img.layer.length }],
+          config: {
+            mediaType: 'application/vnd.oci.image.config.v1+json',
+            digest: sha256(config),
+            size: config.length,
+          },
+          layers: [
+            {
+              mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+              digest: sha256(img.layer),
+              size: img.layer.length,
+            },
+          ],
         }),
       );
       s.route('GET', /^\/v2\/repo\/manifests\//, (_req, res) => {
@@ -253,28 +285,47 @@ describe('a refused pull leaves the store as it was', () => {
   });
 
   test('404 names the repository', async () => {
-    await refused('NOT_FOUND', (s) => s.route('GET', /^\/v2\/repo\/manifests\//, (_req, res) => void res.writeHead(404).end()), {
-      message: /repo/,
-    });
+    await refused(
+      'NOT_FOUND',
+      (s) => s.route('GET', /^\/v2\/repo\/manifests\//, (_req, res) => void res.writeHead(404).end()),
+      {
+        message: /repo/,
+      },
+    );
   });
 
   test('401 without credentials hints at customs login', async () => {
     const server = await refused('UNAUTHORIZED', (s) =>
-      s.route('GET', /^\/v2\//, (_req, res) => void res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end()),
+      s.route(
+        'GET',
+        /^\/v2\//,
+        (_req, res) => void res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end(),
+      ),
     );
     assert.ok(server.requests.length > 0);
   });
 
   test('stalled server hits the idle timeout', async () => {
-    await refused('TIMEOUT', (s, img) => blobRoute(s, img, (res) => void res.writeHead(200, { 'content-length': String(img.layer.length) })), {
-      idleTimeoutMs: 400,
-    });
+    await refused(
+      'TIMEOUT',
+      (s, img) => blobRoute(s, img, (res) => void res.writeHead(200, { 'content-length': String(img.layer.length) })),
+      {
+        idleTimeoutMs: 400,
+      },
+    );
   });
 
   test('token realm at 169.254.169.254 is refused before any connection (CVE-2026-33540)', async () => {
     await refused('TOKEN_REALM_REFUSED', (s) =>
-      s.route('GET', /^\/v2\//, (_req, res) =>
-        void res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://169.254.169.254/latest/meta-data",service="x"' }).end(),
+      s.route(
+        'GET',
+        /^\/v2\//,
+        (_req, res) =>
+          void res
+            .writeHead(401, {
+              'www-authenticate': 'Bearer realm="http://169.254.169.254/latest/meta-data",service="x"',
+            })
+            .end(),
       ),
     );
   });
@@ -313,8 +364,10 @@ describe('redirects', () => {
     const server = await startHostileServer();
     const img = makeImage('redirect');
     serveImage(server, img);
-    server.route('GET', `/v2/repo/blobs/${sha256(img.layer)}`, (_req, res) =>
-      void res.writeHead(307, { location: `${storage.origin}/bucket/layer?X-Amz-Signature=abc` }).end(),
+    server.route(
+      'GET',
+      `/v2/repo/blobs/${sha256(img.layer)}`,
+      (_req, res) => void res.writeHead(307, { location: `${storage.origin}/bucket/layer?X-Amz-Signature=abc` }).end(),
     );
     storage.route('GET', /^\/bucket\//, (_req, res) => {
       res.writeHead(200, { 'content-length': String(img.layer.length) });
@@ -323,14 +376,16 @@ describe('redirects', () => {
     // Basic auth on the registry, so the client has a credential it could leak.
     await saveCreds(server.host);
     server.route('GET', '/v2/', (req, res) => {
-      if (req.headers.authorization === undefined) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end();
+      if (req.headers.authorization === undefined)
+        return void res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end();
       res.writeHead(200).end('{}');
     });
     try {
       const result = await pull(await ctx(), `${server.host}/repo:redirect`);
       assert.equal(result.descriptor.digest, img.digest);
       assert.ok(storage.requests.length > 0, 'the storage origin served the blob');
-      for (const r of storage.requests) assert.equal(r.headers.authorization, undefined, 'credentials followed the redirect');
+      for (const r of storage.requests)
+        assert.equal(r.headers.authorization, undefined, 'credentials followed the redirect');
     } finally {
       await clearCreds();
       await server.close();

@@ -35,14 +35,18 @@ describe('authenticated registry (htpasswd, bcrypt)', () => {
 
   test('login with a wrong password fails and saves nothing', async () => {
     const sb = await sandbox();
-    const r = await sb.customs(['login', authReg.host, '-u', creds.user, '--password-stdin'], { input: 'wrong-password\n' });
+    const r = await sb.customs(['login', authReg.host, '-u', creds.user, '--password-stdin'], {
+      input: 'wrong-password\n',
+    });
     assert.equal(r.code, 4, r.stderr);
     await assert.rejects(stat(join(sb.config, 'auth.json')));
   });
 
   test('login then pull works; logout forgets; the password is never printed', async () => {
     const sb = await sandbox();
-    const login = await sb.customs(['login', authReg.host, '-u', creds.user, '--password-stdin'], { input: `${creds.pass}\n` });
+    const login = await sb.customs(['login', authReg.host, '-u', creds.user, '--password-stdin'], {
+      input: `${creds.pass}\n`,
+    });
     assert.equal(login.code, 0, login.stderr);
     const mode = (await stat(join(sb.config, 'auth.json'))).mode & 0o777;
     assert.equal(mode, 0o600);
@@ -60,14 +64,19 @@ describe('authenticated registry (htpasswd, bcrypt)', () => {
     const auth = Buffer.from(`${creds.user}:${creds.pass}`).toString('base64');
     const docker = await sandbox();
     await mkdir(join(docker.env.HOME!, '.docker'), { recursive: true });
-    await writeFile(join(docker.env.HOME!, '.docker', 'config.json'), JSON.stringify({ auths: { [authReg.host]: { auth } } }));
+    await writeFile(
+      join(docker.env.HOME!, '.docker', 'config.json'),
+      JSON.stringify({ auths: { [authReg.host]: { auth } } }),
+    );
     const r1 = await docker.customs(['pull', `${authReg.host}/busybox:latest`, '-q']);
     assert.equal(r1.code, 0, r1.stderr);
 
     const containers = await sandbox();
     const file = join(containers.dir, 'auth.json');
     await writeFile(file, JSON.stringify({ auths: { [authReg.host]: { auth } } }));
-    const r2 = await containers.customs(['pull', `${authReg.host}/busybox:latest`, '-q'], { env: { REGISTRY_AUTH_FILE: file } });
+    const r2 = await containers.customs(['pull', `${authReg.host}/busybox:latest`, '-q'], {
+      env: { REGISTRY_AUTH_FILE: file },
+    });
     assert.equal(r2.code, 0, r2.stderr);
   });
 });

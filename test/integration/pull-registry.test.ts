@@ -62,7 +62,12 @@ describe('customs pull against docker-registry', () => {
       const r = await sb.customs(['pull', img.reference, '-q']);
       assert.equal(r.code, 0, r.stderr);
       const raw = await sb.customs(['inspect', '--raw', img.reference]);
-      const registryRaw = await runOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${img.reference}`]);
+      const registryRaw = await runOk('skopeo', [
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        `docker://${img.reference}`,
+      ]);
       assert.equal(raw.stdout.trimEnd(), registryRaw.stdout.trimEnd(), 'the stored manifest is the registry bytes');
     }
     // skopeo 1.9's oci: transport only resolves OCI media types in index.json, so check the zstd (OCI) one there.
@@ -78,7 +83,9 @@ describe('customs pull against docker-registry', () => {
     const r = await sb.customs(['pull', debian.reference]);
     assert.equal(r.code, 0, r.stderr);
     const bundle = join(sb.dir, 'bundle');
-    await runOk('umoci', ['unpack', '--rootless', '--image', `${sb.store}:${debian.reference}`, bundle], { timeoutMs: 300_000 });
+    await runOk('umoci', ['unpack', '--rootless', '--image', `${sb.store}:${debian.reference}`, bundle], {
+      timeoutMs: 300_000,
+    });
     const status = await readFile(join(bundle, 'rootfs', 'var', 'lib', 'dpkg', 'status'), 'utf8');
     assert.match(status, /Package: dpkg/);
   });
@@ -126,8 +133,20 @@ describe('customs pull against docker-registry', () => {
       const [img] = await pushImages(own, ['busybox']);
       assert.ok(img);
       const raw = await runOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${img.reference}`]);
-      const layer = (JSON.parse(raw.stdout) as { layers: { digest: string }[] }).layers[0]!.digest.slice('sha256:'.length);
-      const data = join(own.storageDir, 'docker', 'registry', 'v2', 'blobs', 'sha256', layer.slice(0, 2), layer, 'data');
+      const layer = (JSON.parse(raw.stdout) as { layers: { digest: string }[] }).layers[0]!.digest.slice(
+        'sha256:'.length,
+      );
+      const data = join(
+        own.storageDir,
+        'docker',
+        'registry',
+        'v2',
+        'blobs',
+        'sha256',
+        layer.slice(0, 2),
+        layer,
+        'data',
+      );
       const bytes = await readFile(data);
       bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
       await writeFile(data, bytes);
@@ -151,7 +170,12 @@ describe('customs pull against docker-registry', () => {
   test('reads a layout written by skopeo copy', async () => {
     const sb = await sandbox();
     const busybox = image('busybox:latest');
-    await runOk('skopeo', ['copy', '--src-tls-verify=false', `docker://${busybox.reference}`, `oci:${sb.store}:latest`]);
+    await runOk('skopeo', [
+      'copy',
+      '--src-tls-verify=false',
+      `docker://${busybox.reference}`,
+      `oci:${sb.store}:latest`,
+    ]);
     const imgs = await sb.customs(['images', '--json']);
     assert.equal(imgs.code, 0, imgs.stderr);
     assert.match(imgs.stdout, /"latest"/);
@@ -163,7 +187,9 @@ describe('customs pull against docker-registry', () => {
 
   test('concurrent pulls into one store keep every tag', async () => {
     const sb = await sandbox();
-    const names = ['busybox:latest', 'busybox:latest-v2s2', 'multi:latest', 'multi:v2s2'].map((n) => image(n).reference);
+    const names = ['busybox:latest', 'busybox:latest-v2s2', 'multi:latest', 'multi:v2s2'].map(
+      (n) => image(n).reference,
+    );
     const results = await Promise.all(names.map((n) => sb.customs(['pull', n, '-q'])));
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const imgs = await sb.customs(['images', '--json']);

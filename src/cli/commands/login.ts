@@ -3,7 +3,11 @@ import { login, logout } from '../../ops/index.js';
 import { stringFlag, usage, type Command } from '../command.js';
 
 export const loginCommand: Command = {
-  options: { username: { type: 'string', short: 'u' }, 'password-stdin': { type: 'boolean' }, password: { type: 'string', short: 'p' } },
+  options: {
+    username: { type: 'string', short: 'u' },
+    'password-stdin': { type: 'boolean' },
+    password: { type: 'string', short: 'p' },
+  },
   positionals: [1, 1],
   help: `Usage: customs login REGISTRY --username USER --password-stdin
 
@@ -39,6 +43,9 @@ Remove the credentials customs saved for REGISTRY.
   async run(ctx, [registry], _values, _io, out) {
     const removed = await logout(ctx, registry ?? '');
     const r = registry ?? '';
-    out.result({ registry: r, removed }, removed ? `removed credentials for ${r}\n` : `no saved credentials for ${r}\n`);
+    out.result(
+      { registry: r, removed },
+      removed ? `removed credentials for ${r}\n` : `no saved credentials for ${r}\n`,
+    );
   },
 };

@@ -21,7 +21,9 @@ List the references in the store's index.json with their digests.
       ...(e.descriptor.platform === undefined ? {} : { platform: formatPlatform(e.descriptor.platform) }),
     }));
     const width = Math.max(4, ...rows.map((r) => r.name.length));
-    const text = [`${'NAME'.padEnd(width)}  DIGEST`, ...rows.map((r) => `${r.name.padEnd(width)}  ${r.digest}`)].join('\n');
+    const text = [`${'NAME'.padEnd(width)}  DIGEST`, ...rows.map((r) => `${r.name.padEnd(width)}  ${r.digest}`)].join(
+      '\n',
+    );
     out.result(rows, `${text}\n`, true);
   },
 };
@@ -68,7 +70,10 @@ Delete blobs that no reference reaches and temp files left by interrupted runs.
 `,
   async run(ctx, _args, _values, _io, out) {
     const r = await collectGarbage(ctx);
-    out.result(r, `removed ${r.removedBlobs.length} blob(s), ${formatBytes(r.removedBytes)}; ${r.removedTempFiles} stale temp file(s)\n`);
+    out.result(
+      r,
+      `removed ${r.removedBlobs.length} blob(s), ${formatBytes(r.removedBytes)}; ${r.removedTempFiles} stale temp file(s)\n`,
+    );
   },
 };
 
@@ -85,7 +90,9 @@ Exits 9 when a problem is found; leftover temp files are reported as garbage, no
     const lines = [
       `checked ${r.blobsChecked} blob(s), ${r.refsChecked} reference(s): ${r.problems.length === 0 ? 'clean' : `${r.problems.length} problem(s)`}`,
       ...r.problems.map((p) => `  ${p.kind}: ${p.path}: ${p.message}`),
-      ...(r.garbage.length === 0 ? [] : [`  ${r.garbage.length} leftover temp file(s) (garbage from an interrupted run; customs gc removes them)`]),
+      ...(r.garbage.length === 0
+        ? []
+        : [`  ${r.garbage.length} leftover temp file(s) (garbage from an interrupted run; customs gc removes them)`]),
     ];
     out.result(r, `${lines.join('\n')}\n`, true);
     if (r.problems.length > 0) {
