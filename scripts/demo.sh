@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm run demo: pull a real image from a real local registry with customs, then list, inspect and
-# check the store.
+# npm run demo: pull a real image from a real local registry with customs under a policy, sign it,
+# require the signature, show refusals (unsigned tag: exit 6; look-alike name: exit 3), then list,
+# inspect and check the store.
 #
 # usage: bash scripts/demo.sh
 # env:
@@ -55,15 +56,57 @@ if [ "${DEMO_DEBIAN:-0}" = 1 ]; then steps+=(debian); fi
 bash scripts/make-images.sh "$reg" "$repo/.cache/images" "${steps[@]}" >/dev/null
 
 store=$tmp/store
+# The demo's own config dir: nothing of the host's policy, keys or credentials is read or changed.
+export CUSTOMS_CONFIG=$tmp/config
+export HOME=$tmp/home
+policy=$CUSTOMS_CONFIG/policy.json
 customs() {
   printf '\n$ customs %s\n' "$*"
   node "$cli" "$@"
 }
+# Show a command that is expected to be refused, with its exit code, without stopping the demo.
+refused() {
+  printf '\n$ customs %s   # expected to be refused\n' "$*"
+  set +e
+  node "$cli" "$@"
+  code=$?
+  set -e
+  echo "(exit $code)"
+  if [ "$code" = 0 ]; then
+    echo "demo: expected a refusal" >&2
+    exit 1
+  fi
+}
 
+# 1. A starter policy rejects everything; open the demo registry without signature checks to fetch busybox.
+customs policy init
+refused pull "$reg/busybox:latest" --store "$store"
+node -e '
+  const fs = require("fs");
+  const [file, reg] = process.argv.slice(1);
+  const p = JSON.parse(fs.readFileSync(file, "utf8"));
+  p.transports.docker[reg] = [{ type: "insecureAcceptAnything" }];
+  fs.writeFileSync(file, JSON.stringify(p, null, 4) + "\n");
+' "$policy" "$reg"
 customs pull "$reg/busybox:latest" --store "$store"
 if [ "${DEMO_DEBIAN:-0}" = 1 ]; then
   customs pull "$reg/debian:bookworm" --store "$store"
 fi
+
+# 2. Sign it (cosign-compatible, pushed to the registry), then require that key for the repository.
+customs generate-key --output-key-prefix "$tmp/cosign"
+customs sign "$reg/busybox:latest" --key "$tmp/cosign.key" --store "$store"
+customs trust add "$reg/busybox" --cosign-key "$tmp/cosign.pub"
+customs policy show "$reg/busybox:latest"
+customs verify "$reg/busybox:latest" --store "$store"
+
+# 3. Pull again under the signed policy; an unsigned tag of the same repository is refused (exit 6).
+customs rm "$reg/busybox:latest" --store "$store"
+customs pull "$reg/busybox:latest" --store "$store"
+refused pull "$reg/busybox:latest-v2s2" --store "$store"
+# A name that only looks like a trusted one is refused before any connection (exit 3).
+refused pull "$reg/busyb0x:latest" --store "$store"
+
 customs images --store "$store"
 customs inspect "$reg/busybox:latest" --store "$store"
 customs fsck --store "$store"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages that customs' integration tests, demo and benchmarks use as peers.
 #
-# usage: bash scripts/install-peers.sh [EXTRA_PACKAGE ...]
+# usage: bash scripts/install-peers.sh [--engines] [EXTRA_PACKAGE ...]
+#   --engines   also install the container engines (docker.io, runc, podman) that the archive
+#               integration test uses for real 'docker load' / 'podman load' checks (optional group:
+#               ~15 s; nothing else needs them)
 #
 # Idempotent: exits at once (no root needed) when everything is installed; runs 'apt-get update'
 # only when a wanted package has no install candidate (empty or stale package lists).
@@ -28,8 +31,17 @@ pkgs=(
   python3         # mkoci.py
   hyperfine       # bench/
   bubblewrap      # sandbox checks
+  notary          # notary-up.sh: notary-server + notary-signer + client for Notary v1 / DCT tests
 )
-for p in "$@"; do pkgs+=("$p"); done
+# Optional group (--engines): real container engines for test/integration/archive-*.test.ts.
+engines=(
+  docker.io # dockerd 20.10: 'docker load' of customs' docker-archive
+  runc      # podman --runtime runc (crun fails here on setrlimit and hybrid cgroups)
+  podman    # 'podman load' of docker-archive and oci-archive
+)
+for p in "$@"; do
+  if [ "$p" = --engines ]; then pkgs+=("${engines[@]}"); else pkgs+=("$p"); fi
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

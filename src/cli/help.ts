@@ -13,12 +13,21 @@ Commands:
   fsck          re-hash every blob and check every reference resolves
   login REG     check and save credentials for a registry
   logout REG    forget saved credentials for a registry
+  verify REF    re-check a stored image's signatures against the policy (or --checksums for an archive)
+  verify-blob F verify a sigstore bundle over a file offline, as cosign verify-blob
+  sign REF      sign a stored image (cosign key pushed to the registry, or GPG to the lookaside)
+  generate-key  write a cosign-compatible key pair
+  trust         trust add SCOPE --cosign-key K | --gpg-key K | --keyless I S | --notary-root R; list; rm
+  policy        policy init (reject by default); policy show [REF]
 
 Global options:
   --store DIR   image store (default: $CUSTOMS_STORE or ~/.local/share/customs/store)
   --json        print the result as JSON on stdout
   -q, --quiet   print only what is essential
   -h, --help    help for a command: customs CMD --help
+  --policy FILE           policy.json (default: $CUSTOMS_CONFIG/policy.json, /etc/containers/policy.json)
+  --registries.d DIR      signature stores (default: $CUSTOMS_CONFIG/registries.d, /etc/containers/registries.d)
+  --insecure-policy       accept any image without a policy (pull refuses without a policy file otherwise)
 
 References are always fully qualified: REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST.
 Short names such as "alpine" are refused (exit 3), never guessed.

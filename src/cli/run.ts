@@ -18,6 +18,10 @@ const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
+  // Read by the commands that consult policy (pull, verify, load, sign, trust, policy); harmless elsewhere.
+  policy: { type: 'string' },
+  'registries.d': { type: 'string' },
+  'insecure-policy': { type: 'boolean' },
 } as const;
 
 /** Run the CLI with `argv` (without node and script). Returns the exit code; never throws. */
@@ -64,6 +68,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const ctx = await createContext({
       env: io.env,
       store: typeof values.store === 'string' ? values.store : undefined,
+      policy: typeof values.policy === 'string' ? values.policy : undefined,
+      registriesD: typeof values['registries.d'] === 'string' ? values['registries.d'] : undefined,
+      insecurePolicy: values['insecure-policy'] === true,
     });
     const quiet = values.quiet === true;
     const out: Output = {

@@ -28,7 +28,9 @@ import { assertNotBlocked, findRegistryConfig, formatReference, resolveName, rew
 import { RegistryClient } from '../registry/index.js';
 import type { ContentStore } from '../store/index.js';
 import { openStore } from '../store/index.js';
-import type { Context } from './context.js';
+import { EMPTY_REGISTRIES_D, decisionError, signatureChecks, type Decision } from '../policy/index.js';
+import { policyFor, registriesDFor, type Context } from './context.js';
+import { checkSignatures, preflight } from './verify.js';
 
 /** Default number of blobs fetched in parallel (`--jobs`). */
 export const DEFAULT_JOBS = 3;
@@ -45,6 +47,12 @@ export interface PullOptions {
   readonly onEvent?: ProgressSink | undefined;
   /** Name to tag in the store; defaults to `ref` (differs when registries.conf rewrites the location). */
   readonly tagName?: string | undefined;
+  /**
+   * Called once every blob and document is verified and in the store, before the tag is written, with the
+   * descriptor the reference resolved to (the document signatures are over). Throwing refuses the image: the
+   * blobs this pull added are discarded and nothing is tagged. `pull` uses it for the policy decision.
+   */
+  readonly gate?: ((resolved: Descriptor, signal?: AbortSignal) => Promise<void>) | undefined;
 }
 
 export interface PulledImage {
@@ -64,6 +72,8 @@ export interface PullResult {
   readonly blobsFetched: number;
   readonly blobsPresent: number;
   readonly bytesFetched: number;
+  /** The policy decision that let the image in (absent with --insecure-policy). */
+  readonly policy?: { readonly scope: string; readonly reasons: readonly string[] };
 }
 
 interface Plan {
@@ -149,6 +159,8 @@ export async function pullImage(
     for (const doc of plan.documents) {
       await ingestOnce(doc.descriptor, () => store.ingestBytes(doc.descriptor, doc.bytes));
     }
+    // Policy last, on verified content: the decision is over the digest the reference resolved to.
+    if (options.gate !== undefined) await options.gate(top.descriptor, signal);
     await store.tag(name, descriptor);
   } catch (err) {
     await store.discard(added).catch(() => undefined); // best effort: gc removes anything left
@@ -234,16 +246,29 @@ export function selectPlatform(manifests: readonly Descriptor[], wanted: Platfor
 export async function pull(ctx: Context, untrustedName: string, options: PullOptions = {}): Promise<PullResult> {
   const ref = resolveName(untrustedName, ctx.registriesConf);
   assertNotBlocked(ctx.registriesConf, ref);
+  // Policy before any connection: no policy file (7), a look-alike name (3), a rejecting scope (7).
+  const policy = await policyFor(ctx, options.signal);
+  const set = preflight(policy, ref, ctx.registriesConf);
+  const registriesD = set === undefined || signatureChecks(set).length === 0 ? EMPTY_REGISTRIES_D : await registriesDFor(ctx, options.signal);
   const location = rewriteToLocation(ctx.registriesConf, ref);
   const fetchRef: Reference = { ...ref, registry: location.registry, repository: location.repository };
   const store = await openStore(ctx.storeDir, { create: true });
   const client = registryClientFor(ctx);
+  let decision: Decision | undefined;
   try {
-    return await pullImage(client, store, fetchRef, {
+    const result = await pullImage(client, store, fetchRef, {
       ...options,
       onEvent: options.onEvent ?? ctx.onEvent,
       tagName: formatReference(ref),
+      gate:
+        set === undefined
+          ? undefined
+          : async (resolved, signal) => {
+              decision = await checkSignatures({ client, set, ref, fetchRef, manifestDigest: resolved.digest, registriesD, signal });
+              if (!decision.allowed) throw decisionError(decision);
+            },
     });
+    return decision === undefined ? result : { ...result, policy: { scope: decision.scope, reasons: decision.reasons } };
   } finally {
     await client.close();
   }

@@ -36,9 +36,10 @@ export interface HttpResponse {
 /** One outgoing request. */
 export interface HttpRequest {
   readonly url: URL;
-  readonly method?: 'GET' | 'POST';
+  readonly method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** Request body; a Buffer so a push can be re-sent after an auth challenge or a 307/308 redirect. */
+  readonly body?: string | Buffer;
 }
 
 /** Which agent carries a request: the registry's own (its TLS material), or the shared foreign one. */

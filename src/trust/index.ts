@@ -30,3 +30,4 @@ export * from './bundle.js';
 export { MAX_GPG_SIGNATURE_BYTES, signGpgSimple, verifyGpgSimpleSignature, type VerifiedGpgSignature } from './gpg.js';
 export { MAX_KEYRING_BYTES, readPublicKeys } from './openpgp-keys.js';
 export * from './checksums.js';
+export * from './notary/index.js';

@@ -279,6 +279,8 @@ async function runWorker(
   signal?.removeEventListener('abort', onAbort);
   signal?.throwIfAborted();
 
+  // The parent's own findings (blob size) come first: a worker that saw its input cut short reports that instead.
+  if (feedError instanceof CustomsError) throw feedError;
   const error = messages.find((m) => m.t === 'error');
   if (error !== undefined) {
     throw new CustomsError(isErrorCode(error.code) ? error.code : 'INTERNAL', error.message, {
@@ -286,7 +288,6 @@ async function runWorker(
       ...(error.hint === undefined ? {} : { hint: error.hint }),
     });
   }
-  if (feedError instanceof CustomsError) throw feedError;
   if (sig === 'SIGXCPU' || sig === 'SIGXFSZ' || code === 128 + SIGXCPU || code === 128 + SIGXFSZ) {
     throw new CustomsError('LIMIT_EXCEEDED', `unpack worker: resource limit hit (${sig ?? String(code)})`);
   }

@@ -96,6 +96,9 @@ before(async () => {
     CUSTOMS_STORE: join(dir, 'store'),
     PATH: process.env.PATH ?? '',
   };
+  // Pull needs a policy (issue 7); these tests are about hostile registries, so accept any image.
+  await mkdir(join(dir, 'config'), { recursive: true });
+  await writeFile(join(dir, 'config', 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}\n');
   honest = await startHostileServer();
   serveImage(honest, good);
   // The store starts with one good image, so "unchanged" compares a real layout.

@@ -1,11 +1,14 @@
 /** Run the built customs CLI as a separate process, with an isolated config dir and HOME. */
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from './repo-root.js';
 import { run, type RunResult } from './run.js';
 
 export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** The policy every sandbox starts with: accept any image (as `--insecure-policy`, but through the file). */
+export const ACCEPT_ANYTHING_POLICY = `${JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] })}\n`;
 
 export interface Sandbox {
   /** $HOME and $CUSTOMS_CONFIG live here; nothing of the host's own config is read. */
@@ -26,6 +29,10 @@ export async function sandbox(): Promise<Sandbox> {
     CUSTOMS_CONFIG: config,
     CUSTOMS_STORE: store,
   };
+  // Pull refuses without a policy file (issue 7); the existing pull tests are about transport and integrity,
+  // so every sandbox starts with a policy that accepts anything. Signature tests replace it.
+  await mkdir(config, { recursive: true });
+  await writeFile(join(config, 'policy.json'), ACCEPT_ANYTHING_POLICY);
   return {
     dir,
     config,

@@ -1,0 +1,704 @@
+/**
+ * Signature collection and the policy gate: the I/O edge around the pure `evaluate` (src/policy) and the pure
+ * verification cores (src/trust). Used by `pull` (before the tag is written) and `customs verify REF`.
+ *
+ * Order, and why (docs/security.md "Signatures and policy"):
+ * 1. `preflight` runs before any connection: no policy file → POLICY_INVALID (7); a look-alike name →
+ *    LOOKALIKE_NAME (3); a scope whose requirements reject without looking at signatures → POLICY_REJECTED (7).
+ * 2. `checkSignatures` runs once every blob of the image is verified and stored, before `store.tag`: key files
+ *    are read, signatures are fetched (cosign `sha256-<hex>.sig` tag, OCI 1.1 referrers with the tag-schema
+ *    fallback, registries.d lookaside stores, the X-Registry-Supports-Signatures extension), each is verified
+ *    against the keys of each requirement, and the verified facts go to `evaluate`.
+ *
+ * Everything fetched here is untrusted until a key vouches for it: manifests go through the same capped,
+ * digest-checked client path as image manifests; payload blobs are capped and re-hashed; a malformed or
+ * oversized signature source becomes a failure fact (exit 6), never an allowance. Network failures propagate
+ * (exit 4): "could not look" is not "nothing there".
+ *
+ * Cache: allowed decisions are kept in memory for the life of the process, keyed by manifest digest, the
+ * image name, the requirement set (JSON) and the bytes of every key file it names, plus the lookaside base.
+ * A denial is never cached (a signature may be added later); a changed key file or policy is a different key.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CustomsError, isCustomsError } from '../errors.js';
+import { parseStrictJsonBytes } from '../internal/json.js';
+import { readCapped } from '../internal/limit.js';
+import { KiB } from '../internal/units.js';
+import { parseManifest, type Descriptor } from '../oci/index.js';
+import {
+  digestAlgorithm,
+  digestHex,
+  formatReference,
+  resolveName,
+  rewriteToLocation,
+  type Digest,
+  type Reference,
+} from '../ref/index.js';
+import type { RegistriesConf } from '../ref/index.js';
+import {
+  EMPTY_REGISTRIES_D,
+  checkLookalike,
+  decisionError,
+  evaluate,
+  knownNamesFrom,
+  lookasideFor,
+  requirementsFor,
+  signatureChecks,
+  type Decision,
+  type KeySource,
+  type Policy,
+  type RegistriesD,
+  type RequirementSet,
+  type SignatureCheck,
+  type SignatureFacts,
+  type SignatureFailure,
+  type VerifiedSignature,
+} from '../policy/index.js';
+import type { RegistryClient } from '../registry/index.js';
+import { policyFor, registriesDFor, type Context } from './context.js';
+import { openExistingStore, resolveLocal } from './local.js';
+import { registryClientFor } from './pull.js';
+import {
+  MAX_BUNDLE_BYTES,
+  MAX_COSIGN_PAYLOAD_BYTES,
+  cosignSignatureTag,
+  sha256File,
+  verifyBlob,
+  verifyChecksumFile,
+  parseCosignSignatureManifest,
+  parsePublicKeyPem,
+  verifyCosignSignatureWithKey,
+  verifyGpgSimpleSignature,
+} from '../trust/index.js';
+
+/** cosign's OCI 1.1 referrer artifact type for key-based signatures (`--registry-referrers-mode=oci-1-1`). */
+export const COSIGN_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+/** Sigstore bundle referrers (cosign v3 `--new-bundle-format`). */
+export const SIGSTORE_BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+/** Lookaside `signature-N` files read per image: containers/image has no cap; 16 bounds the work. */
+export const MAX_LOOKASIDE_SIGNATURES = 16;
+/** A GPG simple signature is < 1 KiB; a lookaside file larger than this is not one. */
+export const MAX_LOOKASIDE_SIGNATURE_BYTES = 64 * KiB;
+/** Referrers of one image examined for signatures; the rest are ignored (bounded work per pull). */
+export const MAX_REFERRERS = 32;
+/** A public key file or keyring named by the policy. */
+export const MAX_KEY_FILE_BYTES = 1024 * KiB;
+/** Allowed decisions remembered per process. */
+export const MAX_CACHED_DECISIONS = 1024;
+
+const NO_DIGEST = `sha256:${'0'.repeat(64)}` as Digest;
+
+/** A policy with no scopes, for look-alike checks under `--insecure-policy` (registries.conf aliases only). */
+const EMPTY_POLICY: Policy = { sourcePath: '', default: [{ type: 'reject' }], transports: new Map() };
+
+/**
+ * Checks that need no network, for the image `ref` (the name the user gave, before registries.conf
+ * rewriting): the look-alike check against the names the policy and aliases know (LOOKALIKE_NAME, exit 3),
+ * then the requirement set; a set that denies without signatures (reject, signedBaseLayer, unimplemented
+ * keyType) throws POLICY_REJECTED (exit 7) here, before anything is fetched. Returns the set, or undefined
+ * when `policy` is undefined (`--insecure-policy`).
+ */
+export function preflight(
+  policy: Policy | undefined,
+  ref: Reference,
+  registriesConf: RegistriesConf | undefined,
+): RequirementSet | undefined {
+  checkLookalike(ref, knownNamesFrom(policy ?? EMPTY_POLICY, registriesConf));
+  if (policy === undefined) return undefined;
+  const set = requirementsFor(policy, ref);
+  const early = evaluate(set, ref, { manifestDigest: ref.digest ?? NO_DIGEST, verified: [], failures: [] });
+  if (!early.allowed && early.code === 'POLICY_REJECTED') throw decisionError(early);
+  return set;
+}
+
+export interface SignatureSources {
+  /** Registry client for the image's repository (signatures are fetched where the image came from). */
+  readonly client: RegistryClient | undefined;
+  /** Where to fetch from: the image's location after registries.conf rewriting. */
+  readonly fetchRef: Reference;
+  readonly registriesD: RegistriesD;
+  /** Replaces the registries.d lookaside (`customs verify --signatures-from DIR|URL`). */
+  readonly lookasideOverride?: string | undefined;
+  /** Do not contact the registry for signatures (only the lookaside store is read). */
+  readonly offline?: boolean | undefined;
+}
+
+export interface CheckInput extends SignatureSources {
+  readonly set: RequirementSet;
+  /** The image's name as policy sees it. */
+  readonly ref: Reference;
+  /** Digest of the manifest the name resolved to, computed locally. */
+  readonly manifestDigest: Digest;
+  readonly signal?: AbortSignal | undefined;
+}
+
+const decisionCache = new Map<string, Decision>();
+
+/**
+ * Collect and verify the signatures `input.set` asks for and evaluate the policy. Returns the Decision (the
+ * caller throws `decisionError` on denial, after undoing whatever it must). Throws POLICY_INVALID when a key
+ * file the policy names cannot be read, registry errors when signatures cannot be fetched.
+ */
+export async function checkSignatures(input: CheckInput): Promise<Decision> {
+  const { set, ref, manifestDigest } = input;
+  const checks = signatureChecks(set);
+  if (checks.length === 0) return evaluate(set, ref, { manifestDigest, verified: [], failures: [] });
+  const keys = await loadCheckKeys(checks, input.signal);
+  const cacheKey = decisionCacheKey(input, keys);
+  const cached = decisionCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const facts = await collectFacts(input, checks, keys);
+  const decision = evaluate(set, ref, facts);
+  if (decision.allowed) {
+    if (decisionCache.size >= MAX_CACHED_DECISIONS) decisionCache.clear();
+    decisionCache.set(cacheKey, decision);
+  }
+  return decision;
+}
+
+/** Forget cached decisions (tests; a long-running process after a policy edit does not need it: keys differ). */
+export function clearDecisionCache(): void {
+  decisionCache.clear();
+}
+
+function decisionCacheKey(input: CheckInput, keys: readonly LoadedKeys[]): string {
+  const h = createHash('sha256');
+  h.update(input.manifestDigest).update('\0').update(formatReference(input.ref)).update('\0');
+  h.update(JSON.stringify(input.set, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
+  for (const k of keys) for (const b of k.raw) h.update('\0').update(b);
+  h.update('\0').update(input.lookasideOverride ?? '').update(String(input.offline === true));
+  return h.digest('hex');
+}
+
+// ---- keys ----
+
+interface LoadedKeys {
+  /** The bytes of every key source, in order (for the cache key and GPG keyrings). */
+  readonly raw: readonly Buffer[];
+  /** Unusable key material: the requirement can only fail. */
+  readonly problem?: string;
+}
+
+async function readKeyFile(path: string, signal?: AbortSignal): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw new CustomsError(
+      'POLICY_INVALID',
+      `policy: key file ${JSON.stringify(path)}: cannot open: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: err, hint: 'The policy names a key file that cannot be read; fix the path or run customs trust add.' },
+    );
+  }
+  try {
+    if (!(await fh.stat()).isFile()) {
+      throw new CustomsError('POLICY_INVALID', `policy: key file ${JSON.stringify(path)}: expected a regular file`);
+    }
+    return await readCapped(fh.createReadStream({ autoClose: false }), MAX_KEY_FILE_BYTES, `key file ${path}`, signal);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function keySourceBytes(keys: KeySource, signal?: AbortSignal): Promise<Buffer[]> {
+  switch (keys.kind) {
+    case 'path':
+      return [await readKeyFile(keys.path, signal)];
+    case 'paths':
+      return Promise.all(keys.paths.map((p) => readKeyFile(p, signal)));
+    case 'data':
+      return [Buffer.from(keys.data)];
+    case 'datas':
+      return keys.datas.map((d) => Buffer.from(d));
+  }
+}
+
+async function loadCheckKeys(checks: readonly SignatureCheck[], signal?: AbortSignal): Promise<LoadedKeys[]> {
+  const out: LoadedKeys[] = [];
+  for (const c of checks) {
+    const r = c.requirement;
+    if (r.type === 'sigstoreSigned') {
+      if (r.keys.kind === 'fulcio') {
+        out.push({
+          raw: [],
+          problem:
+            'keyless sigstoreSigned (fulcio) for registry signatures is not implemented; refused (fail closed)',
+        });
+      } else if (r.rekorPublicKeys !== undefined) {
+        out.push({
+          raw: await keySourceBytes(r.keys, signal),
+          problem: 'sigstoreSigned with rekorPublicKey requires a Rekor SET, which customs does not verify yet; refused',
+        });
+      } else {
+        out.push({ raw: await keySourceBytes(r.keys, signal) });
+      }
+    } else if (r.type === 'signedBy') {
+      out.push({ raw: await keySourceBytes(r.keys, signal) });
+    } else {
+      out.push({ raw: [] });
+    }
+  }
+  return out;
+}
+
+// ---- fetching signatures ----
+
+interface CosignEntry {
+  readonly payload: Buffer;
+  readonly signatureB64: string;
+  readonly source: string;
+}
+
+interface Collected<T> {
+  readonly items: T[];
+  readonly problems: string[];
+}
+
+/** Errors that mean "this signature source is bad" (a signature failure) rather than "could not look". */
+function isSignatureSourceError(err: unknown): err is CustomsError {
+  return (
+    isCustomsError(err) &&
+    (err.family === 'integrity' || err.family === 'signature' || err.code === 'MEDIA_TYPE_UNSUPPORTED')
+  );
+}
+
+function tagRef(ref: Reference, tag: string): Reference {
+  return { registry: ref.registry, repository: ref.repository, tag };
+}
+
+async function addCosignManifest(
+  client: RegistryClient,
+  fetchRef: Reference,
+  untrustedManifest: Buffer,
+  source: string,
+  out: Collected<CosignEntry>,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    for (const layer of parseCosignSignatureManifest(untrustedManifest)) {
+      const d = layer.layerDescriptor;
+      const body = await client.fetch(fetchRef, d, signal);
+      const payload = await readCapped(body, MAX_COSIGN_PAYLOAD_BYTES, `${source}: payload ${d.digest}`, signal);
+      const algorithm = digestAlgorithm(d.digest);
+      const computed = `${algorithm}:${createHash(algorithm).update(payload).digest('hex')}`;
+      if (computed !== d.digest || payload.length !== d.size) {
+        out.problems.push(`${source}: payload digest mismatch: expected ${d.digest}, got ${computed}`);
+        continue;
+      }
+      out.items.push({ payload, signatureB64: layer.signatureB64, source });
+    }
+  } catch (err) {
+    if (!isSignatureSourceError(err)) throw err;
+    out.problems.push(`${source}: ${err.message}`);
+  }
+}
+
+/** The image's referrers: the OCI 1.1 API, else the `sha256-<hex>` tag-schema fallback index. */
+async function referrerDescriptors(
+  client: RegistryClient,
+  fetchRef: Reference,
+  digest: Digest,
+  out: Collected<unknown>,
+  signal?: AbortSignal,
+): Promise<readonly Descriptor[]> {
+  try {
+    const api = await client.referrers(fetchRef, digest, signal);
+    if (api !== undefined) return api;
+    const fallbackTag = `${digestAlgorithm(digest)}-${digestHex(digest)}`;
+    const fallback = await client.manifestIfPresent(tagRef(fetchRef, fallbackTag), undefined, signal);
+    if (fallback === undefined) return [];
+    const doc = parseManifest(fallback.bytes, {
+      contentType: fallback.contentType,
+      descriptorMediaType: fallback.descriptor.mediaType,
+      subject: `referrers tag ${fallbackTag}`,
+    });
+    if (doc.kind !== 'index') {
+      out.problems.push(`referrers tag ${fallbackTag}: expected an image index, got an image manifest`);
+      return [];
+    }
+    return doc.manifests;
+  } catch (err) {
+    if (!isSignatureSourceError(err)) throw err;
+    out.problems.push(`referrers: ${err.message}`);
+    return [];
+  }
+}
+
+async function fetchCosignSignatures(
+  client: RegistryClient,
+  fetchRef: Reference,
+  digest: Digest,
+  signal?: AbortSignal,
+): Promise<Collected<CosignEntry>> {
+  const out: Collected<CosignEntry> = { items: [], problems: [] };
+  const sigTag = cosignSignatureTag(digest);
+  try {
+    const m = await client.manifestIfPresent(tagRef(fetchRef, sigTag), undefined, signal);
+    if (m !== undefined) await addCosignManifest(client, fetchRef, m.bytes, `tag ${sigTag}`, out, signal);
+  } catch (err) {
+    if (!isSignatureSourceError(err)) throw err;
+    out.problems.push(`tag ${sigTag}: ${err.message}`);
+  }
+  const referrers = await referrerDescriptors(client, fetchRef, digest, out, signal);
+  for (const d of referrers.slice(0, MAX_REFERRERS)) {
+    if (d.artifactType !== COSIGN_SIGNATURE_ARTIFACT_TYPE) continue;
+    const source = `referrer ${d.digest}`;
+    try {
+      const m = await client.manifest({ registry: fetchRef.registry, repository: fetchRef.repository, digest: d.digest }, d, signal);
+      const doc = parseManifest(m.bytes, { contentType: m.contentType, descriptorMediaType: d.mediaType, subject: source });
+      // The fallback index is an ordinary tag anyone with push access can rewrite: the referrer must say itself
+      // which manifest it refers to.
+      if (doc.subject?.digest !== digest) {
+        out.problems.push(`${source}: subject: expected ${digest}, got ${doc.subject?.digest ?? 'none'}`);
+        continue;
+      }
+      await addCosignManifest(client, fetchRef, m.bytes, source, out, signal);
+    } catch (err) {
+      if (!isSignatureSourceError(err)) throw err;
+      out.problems.push(`${source}: ${err.message}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * `<base>/<repository>@<algo>=<hex>/signature-N` (containers/image docker/registries_d.go lookasideStorageURL):
+ * `base` as configured, `repository` the image's path without the registry.
+ */
+export function lookasideSignatureUrl(base: string, ref: Reference, digest: Digest, n: number): URL {
+  const root = base.endsWith('/') ? base.slice(0, -1) : base;
+  return new URL(`${root}/${ref.repository}@${digestAlgorithm(digest)}=${digestHex(digest)}/signature-${n}`);
+}
+
+async function readLookasideFile(url: URL, signal?: AbortSignal): Promise<Buffer | undefined> {
+  const path = fileURLToPath(url);
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new CustomsError('SIGNATURE_INVALID', `lookaside ${path}: cannot open: ${code ?? 'error'}`, { cause: err });
+  }
+  try {
+    if (!(await fh.stat()).isFile()) {
+      throw new CustomsError('SIGNATURE_INVALID', `lookaside ${path}: expected a regular file`);
+    }
+    return await readCapped(fh.createReadStream({ autoClose: false }), MAX_LOOKASIDE_SIGNATURE_BYTES, `lookaside ${path}`, signal);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function fetchGpgSignatures(
+  input: CheckInput,
+  digest: Digest,
+): Promise<Collected<{ bytes: Buffer; source: string }>> {
+  const out: Collected<{ bytes: Buffer; source: string }> = { items: [], problems: [] };
+  const base = input.lookasideOverride ?? lookasideFor(input.registriesD, input.ref).read;
+  if (base !== undefined) {
+    for (let n = 1; n <= MAX_LOOKASIDE_SIGNATURES; n++) {
+      const url = lookasideSignatureUrl(base, input.ref, digest, n);
+      let bytes: Buffer | undefined;
+      try {
+        if (url.protocol === 'file:') bytes = await readLookasideFile(url, input.signal);
+        else if (input.client !== undefined) bytes = await input.client.fetchUrl(url, MAX_LOOKASIDE_SIGNATURE_BYTES, input.signal);
+      } catch (err) {
+        if (!isSignatureSourceError(err)) throw err;
+        out.problems.push(`lookaside signature-${n}: ${err.message}`);
+        break;
+      }
+      if (bytes === undefined) break;
+      out.items.push({ bytes, source: `lookaside signature-${n}` });
+    }
+  }
+  if (input.client !== undefined && input.offline !== true) {
+    try {
+      const ext = await input.client.extensionSignatures(input.fetchRef, digest, input.signal);
+      ext.forEach((bytes, i) => out.items.push({ bytes, source: `registry signature extension #${i + 1}` }));
+    } catch (err) {
+      if (!isSignatureSourceError(err)) throw err;
+      out.problems.push(`registry signature extension: ${err.message}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * TODO(notary): Notary v1 facts for `customsNotarySigned` requirements, once src/ops/notary.ts lands: verify the
+ * tag → digest binding against the pinned root and report it as a `notary` VerifiedSignature. Until then every
+ * such requirement gets a failure fact, so it denies (exit 6) rather than passing unchecked.
+ */
+function collectNotaryFacts(check: SignatureCheck): SignatureFailure {
+  return { ...indexesOf(check), reason: 'customsNotarySigned: Notary verification is not wired into pull yet; refused' };
+}
+
+function indexesOf(check: SignatureCheck): { requirementIndex: number; subIndex?: number } {
+  return check.subIndex === undefined
+    ? { requirementIndex: check.requirementIndex }
+    : { requirementIndex: check.requirementIndex, subIndex: check.subIndex };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function collectFacts(
+  input: CheckInput,
+  checks: readonly SignatureCheck[],
+  keys: readonly LoadedKeys[],
+): Promise<SignatureFacts> {
+  const { manifestDigest, signal } = input;
+  const verified: VerifiedSignature[] = [];
+  const failures: SignatureFailure[] = [];
+  let cosign: Promise<Collected<CosignEntry>> | undefined;
+  let gpg: Promise<Collected<{ bytes: Buffer; source: string }>> | undefined;
+  const cosignOnce = (): Promise<Collected<CosignEntry>> => {
+    if (input.client === undefined || input.offline === true) return Promise.resolve({ items: [], problems: [] });
+    cosign ??= fetchCosignSignatures(input.client, input.fetchRef, manifestDigest, signal);
+    return cosign;
+  };
+  const gpgOnce = (): Promise<Collected<{ bytes: Buffer; source: string }>> => {
+    gpg ??= fetchGpgSignatures(input, manifestDigest);
+    return gpg;
+  };
+
+  for (const [i, check] of checks.entries()) {
+    const at = indexesOf(check);
+    const loaded = keys[i] ?? { raw: [] };
+    const req = check.requirement;
+    if (loaded.problem !== undefined) {
+      failures.push({ ...at, reason: loaded.problem });
+      continue;
+    }
+    if (req.type === 'customsNotarySigned') {
+      failures.push(collectNotaryFacts(check));
+      continue;
+    }
+    if (req.type === 'sigstoreSigned') {
+      let pems;
+      try {
+        pems = loaded.raw.map((b, k) => parsePublicKeyPem(b.toString('utf8'), `policy key ${k + 1}`));
+      } catch (err) {
+        failures.push({ ...at, reason: messageOf(err) });
+        continue;
+      }
+      const found = await cosignOnce();
+      for (const p of found.problems) failures.push({ ...at, reason: p });
+      for (const e of found.items) {
+        let last: unknown;
+        let ok = false;
+        for (const key of pems) {
+          try {
+            const v = verifyCosignSignatureWithKey(e.payload, e.signatureB64, key);
+            verified.push({
+              ...at,
+              format: 'cosign',
+              keyId: v.keyId,
+              manifestDigest: v.payload.manifestDigest,
+              dockerReference: v.payload.dockerReference,
+            });
+            ok = true;
+            break;
+          } catch (err) {
+            last = err;
+          }
+        }
+        if (!ok) failures.push({ ...at, reason: `${e.source}: ${messageOf(last)}` });
+      }
+      continue;
+    }
+    // signedBy GPGKeys
+    const found = await gpgOnce();
+    for (const p of found.problems) failures.push({ ...at, reason: p });
+    for (const s of found.items) {
+      let last: unknown;
+      let ok = false;
+      for (const keyring of loaded.raw) {
+        try {
+          const v = await verifyGpgSimpleSignature({ signature: s.bytes, publicKeys: keyring });
+          verified.push({
+            ...at,
+            format: 'gpg',
+            keyId: v.keyId,
+            manifestDigest: v.payload.manifestDigest,
+            dockerReference: v.payload.dockerReference,
+          });
+          ok = true;
+          break;
+        } catch (err) {
+          last = err;
+        }
+      }
+      if (!ok) failures.push({ ...at, reason: `${s.source}: ${messageOf(last)}` });
+    }
+  }
+  return { manifestDigest, verified, failures };
+}
+
+
+// ---- verbs: customs verify ----
+
+export interface VerifyImageOptions {
+  /** Read GPG signatures from this lookaside (file:// or http(s):// URL, or a directory) and nothing else. */
+  readonly signaturesFrom?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface VerifyImageResult {
+  readonly name: string;
+  readonly digest: Digest;
+  readonly allowed: true;
+  readonly scope: string;
+  readonly reasons: readonly string[];
+}
+
+/**
+ * `customs verify REF`: re-evaluate the policy for an image already in the store, over the digest the store
+ * holds (never one a registry reports). Signatures are fetched again from the registry the name points at, or
+ * read only from `signaturesFrom`. Throws the decision's error when denied (6 or 7), LOOKALIKE_NAME (3),
+ * IMAGE_NOT_IN_STORE (9). With `--insecure-policy` nothing is checked and the result says so.
+ */
+export async function verifyImage(ctx: Context, untrustedName: string, options: VerifyImageOptions = {}): Promise<VerifyImageResult> {
+  const { signal } = options;
+  const store = await openExistingStore(ctx);
+  const { name, descriptor } = await resolveLocal(store, untrustedName);
+  const ref = resolveName(name, ctx.registriesConf);
+  const policy = await policyFor(ctx, signal);
+  const set = preflight(policy, ref, ctx.registriesConf);
+  if (set === undefined) {
+    return { name, digest: descriptor.digest, allowed: true, scope: '', reasons: ['--insecure-policy: nothing was checked'] };
+  }
+  const location = rewriteToLocation(ctx.registriesConf, ref);
+  const fetchRef: Reference = { registry: location.registry, repository: location.repository };
+  const offline = options.signaturesFrom !== undefined;
+  const registriesD = offline ? EMPTY_REGISTRIES_D : await registriesDFor(ctx, signal);
+  const client = offline ? undefined : registryClientFor(ctx);
+  try {
+    const decision = await checkSignatures({
+      client,
+      set,
+      ref,
+      fetchRef,
+      manifestDigest: descriptor.digest,
+      registriesD,
+      lookasideOverride: options.signaturesFrom === undefined ? undefined : lookasideBase(options.signaturesFrom),
+      offline,
+      signal,
+    });
+    if (!decision.allowed) throw decisionError(decision);
+    return { name, digest: descriptor.digest, allowed: true, scope: decision.scope, reasons: decision.reasons };
+  } finally {
+    await client?.close();
+  }
+}
+
+/** A `--signatures-from` value as a lookaside base URL: URLs as given, paths as file:// URLs. */
+function lookasideBase(value: string): string {
+  if (/^(?:file|https?):\/\//.test(value)) return value;
+  return pathToFileURL(resolve(value)).href;
+}
+
+export interface VerifiedChecksumFile {
+  readonly file: string;
+  readonly sha256: string;
+  readonly keyFingerprint: string;
+}
+
+/**
+ * `customs verify --checksums SUMS [--signature SIG] --key KEY FILE`: SUMS must be clearsigned (or SIG a
+ * detached signature over it) by a key in KEY, and list FILE's base name exactly once with FILE's sha256.
+ * Throws SIGNATURE_INVALID / SIGNATURE_MISSING (exit 6); fs errors become USAGE.
+ */
+export async function verifyChecksums(input: {
+  file: string;
+  sums: string;
+  signature?: string | undefined;
+  key: string;
+  signal?: AbortSignal | undefined;
+}): Promise<VerifiedChecksumFile> {
+  const readArg = async (path: string, what: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new CustomsError('USAGE', `${what} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    }
+  };
+  const sums = await readArg(input.sums, '--checksums');
+  const signature = input.signature === undefined ? undefined : await readArg(input.signature, '--signature');
+  const publicKeys = await readArg(input.key, '--key');
+  let digestHexOfFile: string;
+  try {
+    digestHexOfFile = await sha256File(input.file, input.signal);
+  } catch (err) {
+    throw new CustomsError('USAGE', `${JSON.stringify(input.file)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+  }
+  const v = await verifyChecksumFile({
+    sums,
+    ...(signature === undefined ? {} : { signature }),
+    publicKeys,
+    fileName: basename(input.file),
+    fileDigestHex: digestHexOfFile,
+  });
+  return { file: input.file, sha256: v.expectedHex, keyFingerprint: v.keyFingerprint };
+}
+
+/**
+ * `customs verify-blob FILE --bundle B --trusted-root R (--key K | --certificate-identity I
+ * --certificate-oidc-issuer O)`, as `cosign verify-blob`: verifyBlob offline against the given root.
+ */
+export async function verifyBlobFile(input: {
+  file: string;
+  bundle: string;
+  trustedRoot: string;
+  key?: string | undefined;
+  certificateIdentity?: string | undefined;
+  certificateIssuer?: string | undefined;
+  signal?: AbortSignal | undefined;
+}): Promise<{ file: string; keyId: string; artifactDigest: string; identity?: { subjectAlternativeName: string; issuer: string } }> {
+  const readJson = async (path: string, what: string): Promise<unknown> => {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      throw new CustomsError('USAGE', `${what} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    }
+    if (bytes.length > MAX_BUNDLE_BYTES * 4) throw new CustomsError('SIGNATURE_INVALID', `${what}: too large`);
+    try {
+      return parseStrictJsonBytes(bytes, what);
+    } catch (err) {
+      throw new CustomsError('SIGNATURE_INVALID', `${what}: expected JSON: ${messageOf(err)}`, { cause: err });
+    }
+  };
+  const bundle = await readJson(input.bundle, '--bundle');
+  const trustedRoot = await readJson(input.trustedRoot, '--trusted-root');
+  let policy: { publicKeyPem?: string; certificateIdentity?: string; certificateIssuer?: string };
+  if (input.key !== undefined) {
+    if (input.certificateIdentity !== undefined || input.certificateIssuer !== undefined) {
+      throw new CustomsError('USAGE', 'verify-blob: expected --key or --certificate-identity/--certificate-oidc-issuer, got both');
+    }
+    policy = { publicKeyPem: (await readFile(input.key)).toString('utf8') };
+  } else {
+    if (input.certificateIdentity === undefined || input.certificateIssuer === undefined) {
+      throw new CustomsError('USAGE', 'verify-blob: expected --key, or both --certificate-identity and --certificate-oidc-issuer');
+    }
+    policy = { certificateIdentity: input.certificateIdentity, certificateIssuer: input.certificateIssuer };
+  }
+  let v;
+  try {
+    v = await verifyBlob({ path: input.file, bundle, trustedRoot, policy, ...(input.signal === undefined ? {} : { signal: input.signal }) });
+  } catch (err) {
+    if (isCustomsError(err)) throw err;
+    throw new CustomsError('USAGE', `${JSON.stringify(input.file)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`, { cause: err });
+  }
+  return {
+    file: input.file,
+    keyId: v.keyId,
+    artifactDigest: v.artifactDigest,
+    ...(v.identity === undefined ? {} : { identity: v.identity }),
+  };
+}
