@@ -10,7 +10,14 @@
  */
 import { CustomsError } from '../errors.js';
 import type { Descriptor, Platform } from '../oci/index.js';
-import { hostPlatform, layerCompression, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parseImageConfig, parseManifest } from '../oci/index.js';
+import {
+  hostPlatform,
+  layerCompression,
+  MAX_CONFIG_BYTES,
+  MAX_MANIFEST_BYTES,
+  parseImageConfig,
+  parseManifest,
+} from '../oci/index.js';
 import type { ContentStore } from '../store/index.js';
 import { openStore } from '../store/index.js';
 import { unpackLayers, type SandboxMode, type UnpackReport } from '../unpack/index.js';
@@ -41,19 +48,29 @@ export async function unpackImage(
   options: UnpackImageOptions = {},
 ): Promise<UnpackResult> {
   const { signal } = options;
-  const store = options.layout === undefined ? await openExistingStore(ctx) : await openStore(options.layout, { create: false });
+  const store =
+    options.layout === undefined ? await openExistingStore(ctx) : await openStore(options.layout, { create: false });
   const { name, descriptor } = await resolveLocal(store, untrustedName);
   const manifestDesc = await selectManifest(store, name, descriptor, options.platform ?? hostPlatform(), signal);
   const manifestBytes = await store.readBlob(manifestDesc.digest, MAX_MANIFEST_BYTES);
   const manifest = parseManifest(manifestBytes, { descriptorMediaType: manifestDesc.mediaType, subject: name });
-  if (manifest.kind !== 'manifest') throw new CustomsError('MANIFEST_INVALID', `${name}: expected an image manifest, got an index`);
+  if (manifest.kind !== 'manifest')
+    throw new CustomsError('MANIFEST_INVALID', `${name}: expected an image manifest, got an index`);
   await store.verifyBlob(manifest.config, signal);
-  const config = parseImageConfig(await store.readBlob(manifest.config.digest, MAX_CONFIG_BYTES), `${name}: config`, manifest.layers.length);
+  const config = parseImageConfig(
+    await store.readBlob(manifest.config.digest, MAX_CONFIG_BYTES),
+    `${name}: config`,
+    manifest.layers.length,
+  );
   for (const [i, layer] of manifest.layers.entries()) {
     if (layerCompression(layer.mediaType) === undefined) {
-      throw new CustomsError('MEDIA_TYPE_UNSUPPORTED', `${name}: layers[${i}]: unsupported layer media type: ${layer.mediaType}`, {
-        hint: 'customs decodes gzip, zstd and uncompressed tar layers, chosen by media type only.',
-      });
+      throw new CustomsError(
+        'MEDIA_TYPE_UNSUPPORTED',
+        `${name}: layers[${i}]: unsupported layer media type: ${layer.mediaType}`,
+        {
+          hint: 'customs decodes gzip, zstd and uncompressed tar layers, chosen by media type only.',
+        },
+      );
     }
     // Re-hash before anything is written to DEST: the store (or a foreign layout) is checked, not trusted.
     await store.verifyBlob(layer, signal);

@@ -1,0 +1,117 @@
+/**
+ * bench/unpack: `customs unpack` vs `umoci unpack --rootless` on the same stored image, side by side in one run,
+ * plus the floor: decompressing the layers to /dev/null with pigz, gzip and Node's zlib. Prints medians, ratios
+ * and peak RSS (GNU time). Not a test: nothing here asserts a time.
+ *
+ * usage: node dist/bench/unpack.js [--runs N] [--scale S] [--images debian,synth]
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { parseArgs } from 'node:util';
+import { pushImages, requirePeer, run, startRegistry } from '../test/integration/helpers/registry.js';
+import { CLI } from '../test/integration/helpers/customs.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    scale: { type: 'string', default: '1' },
+    images: { type: 'string', default: 'debian,synth' },
+  },
+});
+const RUNS = Number(values.runs);
+const SCALE = Number(values.scale);
+
+interface Sample {
+  seconds: number;
+  rssKiB: number;
+}
+
+async function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Sample> {
+  const t0 = process.hrtime.bigint();
+  const r = await run('/usr/bin/time', ['-f', '__RSS__%M', cmd, ...args], {
+    timeoutMs: 900_000,
+    ...(env === undefined ? {} : { env }),
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
+  return { seconds, rssKiB: Number(/__RSS__(\d+)/.exec(r.stderr)?.[1] ?? 0) };
+}
+
+async function nodeGunzip(paths: string[]): Promise<Sample> {
+  const t0 = process.hrtime.bigint();
+  for (const p of paths) {
+    await pipeline(createReadStream(p), createGunzip(), new Writable({ write: (_c, _e, cb) => cb() }));
+  }
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, rssKiB: 0 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  requirePeer('docker-registry');
+  requirePeer('umoci');
+  requirePeer('pigz');
+  const reg = await startRegistry();
+  const work = await mkdtemp(join(tmpdir(), 'customs-bench-unpack-'));
+  try {
+    const wanted = (values.images ?? '').split(',').filter(Boolean) as ('debian' | 'synth')[];
+    const pushed = await pushImages(reg, wanted, { synthScale: SCALE });
+    const env = { PATH: process.env.PATH ?? '', HOME: join(work, 'home'), CUSTOMS_CONFIG: join(work, 'cfg') };
+    const store = join(work, 'store');
+    const rows: string[] = [];
+    for (const img of pushed.filter((p) => p.name === 'debian:bookworm' || p.name === 'synth:big')) {
+      const pulled = await run(
+        process.execPath,
+        [CLI, 'pull', img.reference, '--store', store, '-q', '--insecure-policy'],
+        { env },
+      );
+      if (pulled.code !== 0) throw new Error(pulled.stderr);
+      const manifest = JSON.parse(
+        (await run(process.execPath, [CLI, 'inspect', img.reference, '--raw', '--store', store], { env })).stdout,
+      ) as { layers: { digest: string }[] };
+      const layerPaths = manifest.layers.map((l) => join(store, 'blobs', 'sha256', l.digest.slice(7)));
+      const bytes = (await Promise.all(layerPaths.map((p) => readFile(p)))).reduce((n, b) => n + b.length, 0);
+      const s: Record<'customs' | 'umoci' | 'pigz' | 'gzip' | 'zlib', Sample[]> = {
+        customs: [],
+        umoci: [],
+        pigz: [],
+        gzip: [],
+        zlib: [],
+      };
+      for (let i = 0; i < RUNS; i++) {
+        const d = join(work, `run-${i}`);
+        s.customs.push(
+          await timed(process.execPath, [CLI, 'unpack', img.reference, join(d, 'c'), '--store', store, '-q'], env),
+        );
+        s.umoci.push(
+          await timed('umoci', ['unpack', '--rootless', '--image', `${store}:${img.reference}`, join(d, 'u')]),
+        );
+        s.pigz.push(await timed('sh', ['-c', `pigz -dc ${layerPaths.join(' ')} > /dev/null`]));
+        s.gzip.push(await timed('sh', ['-c', `gzip -dc ${layerPaths.join(' ')} > /dev/null`]));
+        s.zlib.push(await nodeGunzip(layerPaths));
+        await rm(d, { recursive: true, force: true });
+      }
+      const med = (k: keyof typeof s) => median(s[k].map((x) => x.seconds));
+      const rss = (k: keyof typeof s) => Math.max(...s[k].map((x) => x.rssKiB)) / 1024;
+      rows.push(
+        `${img.name.padEnd(16)} ${(bytes / 1e6).toFixed(0)} MB compressed  customs ${med('customs').toFixed(2)}s (${rss('customs').toFixed(0)} MiB)  umoci ${med('umoci').toFixed(2)}s (${rss('umoci').toFixed(0)} MiB)  pigz -dc ${med('pigz').toFixed(2)}s  gzip -dc ${med('gzip').toFixed(2)}s  node zlib ${med('zlib').toFixed(2)}s  customs/umoci ${(med('customs') / med('umoci')).toFixed(2)}`,
+      );
+    }
+    process.stdout.write(
+      `bench/unpack: ${RUNS} run(s) each, median wall time, peak RSS of the parent process; synth scale ${SCALE}\n${rows.join('\n')}\n`,
+    );
+  } finally {
+    await reg.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
