@@ -63,7 +63,12 @@ function usage(message: string, hint?: string): CustomsError {
 }
 
 /** Read a local file of at most `maxBytes`; undefined when it does not exist. */
-async function readLocal(path: string, maxBytes: number, subject: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+async function readLocal(
+  path: string,
+  maxBytes: number,
+  subject: string,
+  signal?: AbortSignal,
+): Promise<Buffer | undefined> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -86,9 +91,13 @@ async function readMetadataFile(path: string, subject: string, signal?: AbortSig
   } catch (err) {
     if (isCustomsError(err) && err.code === 'TOO_LARGE') {
       // Oversized metadata is bad TUF metadata (exit 6), refused before parsing (TUF "endless data").
-      throw new CustomsError('SIGNATURE_INVALID', `${subject}: too large: expected at most ${MAX_NOTARY_METADATA_BYTES} bytes, got more`, {
-        cause: err,
-      });
+      throw new CustomsError(
+        'SIGNATURE_INVALID',
+        `${subject}: too large: expected at most ${MAX_NOTARY_METADATA_BYTES} bytes, got more`,
+        {
+          cause: err,
+        },
+      );
     }
     throw err;
   }
@@ -110,17 +119,30 @@ function untrustedRootVersion(bytes: Uint8Array): number | undefined {
  * `targets/releases.json`, and `<v>.root.json` for a rotation since `pinnedRootVersion`. Each file capped at
  * MAX_NOTARY_METADATA_BYTES. Throws SIGNATURE_MISSING when DIR has no root.json.
  */
-export async function readNotaryMetadataDir(dir: string, pinnedRootVersion?: number, signal?: AbortSignal): Promise<NotaryMetadata> {
-  const read = (name: string): Promise<Buffer | undefined> => readMetadataFile(join(dir, name), `notary ${name}`, signal);
+export async function readNotaryMetadataDir(
+  dir: string,
+  pinnedRootVersion?: number,
+  signal?: AbortSignal,
+): Promise<NotaryMetadata> {
+  const read = (name: string): Promise<Buffer | undefined> =>
+    readMetadataFile(join(dir, name), `notary ${name}`, signal);
   const root = await read('root.json');
   if (root === undefined) {
-    throw new CustomsError('SIGNATURE_MISSING', `notary metadata: no root.json in ${dir}: expected Notary TUF metadata, got none`, {
-      hint: 'Point at a directory holding root.json, timestamp.json, snapshot.json and targets.json (e.g. ~/.docker/trust/tuf/GUN/metadata).',
-    });
+    throw new CustomsError(
+      'SIGNATURE_MISSING',
+      `notary metadata: no root.json in ${dir}: expected Notary TUF metadata, got none`,
+      {
+        hint: 'Point at a directory holding root.json, timestamp.json, snapshot.json and targets.json (e.g. ~/.docker/trust/tuf/GUN/metadata).',
+      },
+    );
   }
   const required = async (name: string): Promise<Buffer> => {
     const b = await read(name);
-    if (b === undefined) throw new CustomsError('SIGNATURE_INVALID', `notary metadata: ${name} missing in ${dir}: expected the file, got none`);
+    if (b === undefined)
+      throw new CustomsError(
+        'SIGNATURE_INVALID',
+        `notary metadata: ${name} missing in ${dir}: expected the file, got none`,
+      );
     return b;
   };
   const timestamp = await required('timestamp.json');
@@ -156,7 +178,8 @@ export function parseNotaryTrustedState(bytes: Uint8Array, subject = 'trusted st
     if (!isCustomsError(err)) throw err;
     throw usage(err.message);
   }
-  if (!isJsonObject(doc)) throw usage(`${subject}: expected a JSON object {"root": v, "timestamp": v, "snapshot": v, "targets": v}`);
+  if (!isJsonObject(doc))
+    throw usage(`${subject}: expected a JSON object {"root": v, "timestamp": v, "snapshot": v, "targets": v}`);
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(doc)) {
     if (!TRUSTED_STATE_KEYS.has(k)) {
@@ -182,7 +205,8 @@ async function loadPin(req: NotaryVerifyRequest): Promise<{ pin?: NotaryRootPin;
   }
   if (req.rootKeyIds !== undefined && req.rootKeyIds.length > 0) {
     for (const id of req.rootKeyIds) {
-      if (!/^[0-9a-f]{64}$/.test(id)) throw usage(`--root-key-id: expected 64 lowercase hex digits, got ${JSON.stringify(id)}`);
+      if (!/^[0-9a-f]{64}$/.test(id))
+        throw usage(`--root-key-id: expected 64 lowercase hex digits, got ${JSON.stringify(id)}`);
     }
     return { pin: { keyIds: req.rootKeyIds } };
   }
@@ -199,7 +223,8 @@ async function loadPin(req: NotaryVerifyRequest): Promise<{ pin?: NotaryRootPin;
  */
 export async function notaryVerify(ctx: Context, req: NotaryVerifyRequest): Promise<NotaryVerifyResult> {
   const now = req.now ?? new Date();
-  const expected: Digest | undefined = req.expectedDigest === undefined ? undefined : parseDigest(req.expectedDigest, '--digest');
+  const expected: Digest | undefined =
+    req.expectedDigest === undefined ? undefined : parseDigest(req.expectedDigest, '--digest');
   const { pin, version } = await loadPin(req);
   let trustedState: NotaryTrustedState = {};
   if (req.trustedStatePath !== undefined) {
@@ -211,7 +236,10 @@ export async function notaryVerify(ctx: Context, req: NotaryVerifyRequest): Prom
   let source: string;
   if (req.source.kind === 'server') {
     if (pin === undefined) {
-      throw usage('notary verify --server: expected a pinned root (--root FILE or --root-key-id ID), got none', 'Pin the root.json you trust (e.g. from ~/.docker/trust/tuf/GUN/metadata/root.json).');
+      throw usage(
+        'notary verify --server: expected a pinned root (--root FILE or --root-key-id ID), got none',
+        'Pin the root.json you trust (e.g. from ~/.docker/trust/tuf/GUN/metadata/root.json).',
+      );
     }
     let ca: Buffer | undefined;
     if (req.source.caPath !== undefined) {
@@ -237,12 +265,24 @@ export async function notaryVerify(ctx: Context, req: NotaryVerifyRequest): Prom
     ...(pin === undefined ? {} : { pinnedRoot: pin }),
   });
   if (expected !== undefined && expected !== result.digest) {
-    throw mismatch('SIGNATURE_INVALID', `notary ${req.gun}:${req.tag}`, 'signed digest does not match', expected, result.digest, {
-      hint: 'The tag is signed for another manifest: the image is not the one the publisher signed.',
-      details: { role: result.role },
-    });
+    throw mismatch(
+      'SIGNATURE_INVALID',
+      `notary ${req.gun}:${req.tag}`,
+      'signed digest does not match',
+      expected,
+      result.digest,
+      {
+        hint: 'The tag is signed for another manifest: the image is not the one the publisher signed.',
+        details: { role: result.role },
+      },
+    );
   }
-  return { ...result, source, checkedAt: now.toISOString(), ...(expected === undefined ? {} : { digestMatches: true as const }) };
+  return {
+    ...result,
+    source,
+    checkedAt: now.toISOString(),
+    ...(expected === undefined ? {} : { digestMatches: true as const }),
+  };
 }
 
 /**

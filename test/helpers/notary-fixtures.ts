@@ -61,7 +61,8 @@ function derLen(n: number): Buffer {
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
   return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
-const tlv = (tag: number, content: Buffer): Buffer => Buffer.concat([Buffer.from([tag]), derLen(content.length), content]);
+const tlv = (tag: number, content: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([tag]), derLen(content.length), content]);
 const seq = (...xs: Buffer[]): Buffer => tlv(0x30, Buffer.concat(xs));
 const OID_ECDSA_SHA256 = Buffer.from('06082a8648ce3d040302', 'hex');
 const OID_CN = Buffer.from('0603550403', 'hex');
@@ -73,7 +74,11 @@ function derTime(d: Date): Buffer {
 let serial = 4096;
 
 /** A self-signed certificate for a fresh P-256 key, PEM. */
-export function selfSignedCert(cn: string, notBefore: Date, notAfter: Date): { pem: string; privateKey: KeyObject; publicKey: KeyObject } {
+export function selfSignedCert(
+  cn: string,
+  notBefore: Date,
+  notAfter: Date,
+): { pem: string; privateKey: KeyObject; publicKey: KeyObject } {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))),
@@ -86,7 +91,10 @@ export function selfSignedCert(cn: string, notBefore: Date, notAfter: Date): { p
   );
   const sig = sign('sha256', tbs, privateKey);
   const der = seq(tbs, seq(OID_ECDSA_SHA256), tlv(0x03, Buffer.concat([Buffer.from([0]), sig])));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return { pem: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`, privateKey, publicKey };
 }
 
@@ -94,7 +102,13 @@ export function selfSignedCert(cn: string, notBefore: Date, notAfter: Date): { p
 export function rootCertKey(gun: string, notBefore: Date, notAfter: Date, cn = gun): FixtureKey {
   const cert = selfSignedCert(cn, notBefore, notAfter);
   const publicB64 = Buffer.from(cert.pem).toString('base64');
-  return { id: keyId('ecdsa-x509', publicB64), keytype: 'ecdsa-x509', publicB64, privateKey: cert.privateKey, publicKey: cert.publicKey };
+  return {
+    id: keyId('ecdsa-x509', publicB64),
+    keytype: 'ecdsa-x509',
+    publicB64,
+    privateKey: cert.privateKey,
+    publicKey: cert.publicKey,
+  };
 }
 
 /** Re-wrap a key under another key type (same public key, different ID): for duplicate-key attacks. */
@@ -205,7 +219,9 @@ export function buildRepo(spec: RepoSpec): Repo {
     _type: 'Root',
     consistent_snapshot: false,
     expires: exp('root', 10 * YEAR_MS),
-    keys: Object.fromEntries([...keys.root, ...keys.targets, ...keys.snapshot, ...keys.timestamp].map((k) => [k.id, keyJson(k)])),
+    keys: Object.fromEntries(
+      [...keys.root, ...keys.targets, ...keys.snapshot, ...keys.timestamp].map((k) => [k.id, keyJson(k)]),
+    ),
     roles: {
       root: { keyids: keys.root.map((k) => k.id), threshold: th('root') },
       snapshot: { keyids: keys.snapshot.map((k) => k.id), threshold: th('snapshot') },
@@ -288,8 +304,14 @@ export function writeRepoDir(dir: string, files: Repo['files']): string {
 }
 
 /** Parse an envelope, edit it, re-serialise (signatures untouched: a tampering). */
-export function tamper(bytes: Uint8Array, edit: (doc: { signed: Record<string, unknown>; signatures: FixtureSignature[] }) => void): Buffer {
-  const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as { signed: Record<string, unknown>; signatures: FixtureSignature[] };
+export function tamper(
+  bytes: Uint8Array,
+  edit: (doc: { signed: Record<string, unknown>; signatures: FixtureSignature[] }) => void,
+): Buffer {
+  const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
+    signed: Record<string, unknown>;
+    signatures: FixtureSignature[];
+  };
   edit(doc);
   return Buffer.from(JSON.stringify(doc));
 }
@@ -306,7 +328,10 @@ export interface CliResult {
  * Run `customs notary ARGS` in-process: the same flag parsing as src/cli/run.ts (global --json/-q plus the
  * command's options), then notaryCommand.run. Returns the exit code run.ts would return.
  */
-export async function runNotaryCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+export async function runNotaryCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io = {
@@ -338,7 +363,7 @@ export async function runNotaryCli(args: readonly string[], env: Record<string, 
       },
     };
     const ctx = await createContext({ env: io.env });
-    await notaryCommand.run(ctx, parsed.positionals, values, io as never, out);
+    await notaryCommand.run(ctx, parsed.positionals, values, io, out);
     return { code: 0, stdout, stderr, errorCode: undefined };
   } catch (err) {
     if (isCustomsError(err)) stderr += `customs: ${err.message}\n`;
@@ -360,10 +385,15 @@ export const REAL_NOTARY_CAPTURE = {
   validAt: '2026-12-01T00:00:00Z',
   timestampExpires: '2026-12-09T16:40:08Z',
   files: {
-    'root.json': "{\"signed\":{\"_type\":\"Root\",\"consistent_snapshot\":false,\"expires\":\"2036-11-22T16:39:54.861041289Z\",\"keys\":{\"27404f315b8119a3595b34e4d359254fa841c99e1fbe76a02d69c3b61ca4759e\":{\"keytype\":\"ecdsa\",\"keyval\":{\"private\":null,\"public\":\"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZtzwVtP6nIENZSa7J7wYXiWxmNn8kIsq6wtHRk1r5fqQItH46ym34RlCzFR6gb5qEHhUakqTmcVdHkJ0J357Pw==\"}},\"7192418759c55abb6ebaafc8e90a19480f44c111f61229fabf372f5714dc0c44\":{\"keytype\":\"ecdsa\",\"keyval\":{\"private\":null,\"public\":\"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEAy2sYjIqwZoJG327z8YDsnawbZPWNojTmORLXranLDyd4kIxlT8fHdb/H0VxOx8Y/SYRv+y81jsbh6eouVVSLg==\"}},\"c9f4281bf721aa49c05f908e3d601c0b1422c88e01c837cba7c9497d6f4b7e4a\":{\"keytype\":\"ecdsa\",\"keyval\":{\"private\":null,\"public\":\"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAESStYuEc9AynJwnFksnwDr9lyoOQ/YWWn30ZV8ZVwIjURWLDsYknGL3GhX0F0hEnGR6eOAOlipPLVq2IHsvPTUw==\"}},\"f694d770b20456e9fa52508d57579886c618c5f7c52554b38a2dbe26d2f239e1\":{\"keytype\":\"ecdsa-x509\",\"keyval\":{\"private\":null,\"public\":\"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJnVENDQVNpZ0F3SUJBZ0lSQUlMbkNKYW0wZzNDcWhoL2lUd0ZPd1F3Q2dZSUtvWkl6ajBFQXdJd0p6RWwKTUNNR0ExVUVBeE1jTVRJM0xqQXVNQzR4T2pVd01EQXZZM1Z6ZEc5dGN5OW9aV3hzYnpBZUZ3MHlOakV4TWpVeApOak01TlRSYUZ3MHpOakV4TWpJeE5qTTVOVFJhTUNjeEpUQWpCZ05WQkFNVEhERXlOeTR3TGpBdU1UbzFNREF3CkwyTjFjM1J2YlhNdmFHVnNiRzh3V1RBVEJnY3Foa2pPUFFJQkJnZ3Foa2pPUFFNQkJ3TkNBQVIybC9XSTNUUGIKWHUyai9WNjhwZFUzRnI4Ri9xQ2I0Z0JQMjl5c1RVdUdSUzJwOXBNUGwycC9GYkpLcFBjaFk3TFJTVVF1SnhkSwpXMEM1a0E4MjMzSjVvelV3TXpBT0JnTlZIUThCQWY4RUJBTUNCYUF3RXdZRFZSMGxCQXd3Q2dZSUt3WUJCUVVICkF3TXdEQVlEVlIwVEFRSC9CQUl3QURBS0JnZ3Foa2pPUFFRREFnTkhBREJFQWlCMWZQL2NJZ0FXOEphYjdTNW4KV0dYeXNOVDM4TmZpb0lIdmd4bGlVbVp4N1FJZ0RXT0QydWtDWFB2aUdOVSsreXFxVzlxaXg3T01hcmw2UEl5dwplWHVyR3hFPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==\"}}},\"roles\":{\"root\":{\"keyids\":[\"f694d770b20456e9fa52508d57579886c618c5f7c52554b38a2dbe26d2f239e1\"],\"threshold\":1},\"snapshot\":{\"keyids\":[\"27404f315b8119a3595b34e4d359254fa841c99e1fbe76a02d69c3b61ca4759e\"],\"threshold\":1},\"targets\":{\"keyids\":[\"7192418759c55abb6ebaafc8e90a19480f44c111f61229fabf372f5714dc0c44\"],\"threshold\":1},\"timestamp\":{\"keyids\":[\"c9f4281bf721aa49c05f908e3d601c0b1422c88e01c837cba7c9497d6f4b7e4a\"],\"threshold\":1}},\"version\":1},\"signatures\":[{\"keyid\":\"f694d770b20456e9fa52508d57579886c618c5f7c52554b38a2dbe26d2f239e1\",\"method\":\"ecdsa\",\"sig\":\"kmUFeCZI5tp9j1IrKPVE7NL7N3z2m5mtJFV+gKn71F9kG6AMkVvnHipLnApcjZUvtLi5hofWoqdjAUxhapA0uQ==\"}]}",
-    'timestamp.json': "{\"signed\":{\"_type\":\"Timestamp\",\"expires\":\"2026-12-09T16:40:08.367054309Z\",\"meta\":{\"snapshot\":{\"hashes\":{\"sha256\":\"+LBIGCS1vmG3lxqule5+KMDmbing8bzgb9qn1waUUZg=\",\"sha512\":\"ltfLaBKL5CqnL+0ue0iLMaKRgonC/pGEbTKW/IeAfAvCLRd/0GQyopkiL2X071hbEQi43j7HiuptPWJhVFnafg==\"},\"length\":885}},\"version\":3},\"signatures\":[{\"keyid\":\"c9f4281bf721aa49c05f908e3d601c0b1422c88e01c837cba7c9497d6f4b7e4a\",\"method\":\"ecdsa\",\"sig\":\"mQ7d2J1ArjpqYuWCpcwZ1QGXeTtQG/kz15EuyMpdy2sFb/M9SlcDSYNcX7vAwP+9kWeJ0YTz9GvnODcnN0xABw==\"}]}",
-    'snapshot.json': "{\"signed\":{\"_type\":\"Snapshot\",\"expires\":\"2029-11-24T16:40:08.357841192Z\",\"meta\":{\"root\":{\"hashes\":{\"sha256\":\"SzoRCudmx2QXYS9GG4zrV0sxJN75PfacAWcY3SD/erI=\",\"sha512\":\"p7awgei9XnOAV03jAaZagtWfZPl13uv7xbZeWgND+g09gyShNS/4r/jRGLG5VBijKDsS29puFGthLy4zhL/Y5g==\"},\"length\":2408},\"targets\":{\"hashes\":{\"sha256\":\"oGSE2fiefwr3mahGqYHbxKuASvl1qdNw/Jzp/0K/5Lg=\",\"sha512\":\"qPBR/+hj16+6xaMLZqUwdK3KAw48XNooYFBDFumtY3XkMSL2aTBPwTYe83zXqDU9LxR3BfsAteUEqnnVm2g/iA==\"},\"length\":1555},\"targets/releases\":{\"hashes\":{\"sha256\":\"YuacqcroZ1YsbndOncjVL6EffNC3g0gYLNCtVmRtws4=\",\"sha512\":\"uoFvUlor4spQAP6Kf1osww2XktNRsULvLgCPJd346EMBQF4OiOBxmO4UuXXStpfe+f/rdtYCHkjd2L7ccnsUeg==\"},\"length\":525}},\"version\":4},\"signatures\":[{\"keyid\":\"27404f315b8119a3595b34e4d359254fa841c99e1fbe76a02d69c3b61ca4759e\",\"method\":\"ecdsa\",\"sig\":\"EIlzwP7aFctneLhwEAHNrKbsEC6/+qV0ZKJDyzf+PYhTLn60C6qS7ZQE1JXj4UVRRC+WmaNMGZPSpwAlm1JW0w==\"}]}",
-    'targets.json': "{\"signed\":{\"_type\":\"Targets\",\"delegations\":{\"keys\":{\"7de4eb00c0d4b489692c491ffc40280411eadf47a2e64c024ff0e211e447fb57\":{\"keytype\":\"ecdsa-x509\",\"keyval\":{\"private\":null,\"public\":\"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJmRENDQVNHZ0F3SUJBZ0lVVHNFUG9TN1kwVytrd2hXYmtIYWNacFNjSzRBd0NnWUlLb1pJemowRUF3SXcKRXpFUk1BOEdBMVVFQXd3SWNtVnNaV0Z6WlhNd0hoY05Nall4TVRJMU1UWTBNREE0V2hjTk1qY3hNVEkxTVRZMApNREE0V2pBVE1SRXdEd1lEVlFRRERBaHlaV3hsWVhObGN6QlpNQk1HQnlxR1NNNDlBZ0VHQ0NxR1NNNDlBd0VICkEwSUFCSzNhT29xZzhmSm53UU16eHMyT0JSZjFoRFFHWW1UbnU0RGRNVkpDUVdvK3Z3MG9XUk1BVUMwSkdhNWEKNWVaTE9wcFJVUmpVUTFxTWx4V2hqaTgvN3JTalV6QlJNQjBHQTFVZERnUVdCQlFpRmg2OEY5c3QxZ1RCdDFnKwpiSjl6MkN6REFqQWZCZ05WSFNNRUdEQVdnQlFpRmg2OEY5c3QxZ1RCdDFnK2JKOXoyQ3pEQWpBUEJnTlZIUk1CCkFmOEVCVEFEQVFIL01Bb0dDQ3FHU000OUJBTUNBMGtBTUVZQ0lRRDNmVnk1V3F6VE55WGxGN3BjOXpNak1ReUgKV1AydHlPSUhsdjltbXljUmhRSWhBTzFhb0QvanFyTUNSMWw5a0doeS9FdTdCVkRmQ0dJcENXeElhQ1VWYlY3MgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==\"}}},\"roles\":[{\"keyids\":[\"7de4eb00c0d4b489692c491ffc40280411eadf47a2e64c024ff0e211e447fb57\"],\"name\":\"targets/releases\",\"paths\":[\"\"],\"threshold\":1}]},\"expires\":\"2029-11-24T16:40:08.205480458Z\",\"targets\":{\"v1\":{\"hashes\":{\"sha256\":\"sixyid07R4WjeVyQ4V0WvWa9KbREuJdP4p7QRDzlBAU=\",\"sha512\":\"UYVpBrS2eMMQTyPKtMKrBZa03Ct/Ui/xPArmwjNLYkjnQid3SgP0KRVFVsUbUlBi5OBU0Z9jAhnlT21cpXz53A==\"},\"length\":76}},\"version\":3},\"signatures\":[{\"keyid\":\"7192418759c55abb6ebaafc8e90a19480f44c111f61229fabf372f5714dc0c44\",\"method\":\"ecdsa\",\"sig\":\"F/5TQVosY5hHIDsvZt7IcY/iPOyg+Vi9WMBHwXFYS15C4OY8iqwHi9MxnvvfNROcA5SLxTekfCeiiuRJUpaU5g==\"}]}",
-    'targets/releases.json': "{\"signed\":{\"_type\":\"Targets\",\"delegations\":{\"keys\":{},\"roles\":[]},\"expires\":\"2029-11-24T16:40:08.35743337Z\",\"targets\":{\"v2\":{\"hashes\":{\"sha256\":\"sP9ntyodCHCQrU/mNcNa0nUt0n0m+UNbt4d/QOzcC8M=\",\"sha512\":\"PMy66dEslcqdmx213hAh8kQtX0/W1p66nPiGBz54qOy9oKhuv4aORSvFEXsOWOLHHAzNPgehnNlDFwY88A5TDw==\"},\"length\":88}},\"version\":1},\"signatures\":[{\"keyid\":\"7de4eb00c0d4b489692c491ffc40280411eadf47a2e64c024ff0e211e447fb57\",\"method\":\"ecdsa\",\"sig\":\"7CI6CESnXu13Rzq4q7dfPoxuSNeEax/9l5d2lWguxUifaUg3fn7OUpb7ey59jSqkRahJ7mXkBizq4XpKGvUMbQ==\"}]}",
+    'root.json':
+      '{"signed":{"_type":"Root","consistent_snapshot":false,"expires":"2036-11-22T16:39:54.861041289Z","keys":{"27404f315b8119a3595b34e4d359254fa841c99e1fbe76a02d69c3b61ca4759e":{"keytype":"ecdsa","keyval":{"private":null,"public":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZtzwVtP6nIENZSa7J7wYXiWxmNn8kIsq6wtHRk1r5fqQItH46ym34RlCzFR6gb5qEHhUakqTmcVdHkJ0J357Pw=="}},"7192418759c55abb6ebaafc8e90a19480f44c111f61229fabf372f5714dc0c44":{"keytype":"ecdsa","keyval":{"private":null,"public":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEAy2sYjIqwZoJG327z8YDsnawbZPWNojTmORLXranLDyd4kIxlT8fHdb/H0VxOx8Y/SYRv+y81jsbh6eouVVSLg=="}},"c9f4281bf721aa49c05f908e3d601c0b1422c88e01c837cba7c9497d6f4b7e4a":{"keytype":"ecdsa","keyval":{"private":null,"public":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAESStYuEc9AynJwnFksnwDr9lyoOQ/YWWn30ZV8ZVwIjURWLDsYknGL3GhX0F0hEnGR6eOAOlipPLVq2IHsvPTUw=="}},"f694d770b20456e9fa52508d57579886c618c5f7c52554b38a2dbe26d2f239e1":{"keytype":"ecdsa-x509","keyval":{"private":null,"public":"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJnVENDQVNpZ0F3SUJBZ0lSQUlMbkNKYW0wZzNDcWhoL2lUd0ZPd1F3Q2dZSUtvWkl6ajBFQXdJd0p6RWwKTUNNR0ExVUVBeE1jTVRJM0xqQXVNQzR4T2pVd01EQXZZM1Z6ZEc5dGN5OW9aV3hzYnpBZUZ3MHlOakV4TWpVeApOak01TlRSYUZ3MHpOakV4TWpJeE5qTTVOVFJhTUNjeEpUQWpCZ05WQkFNVEhERXlOeTR3TGpBdU1UbzFNREF3CkwyTjFjM1J2YlhNdmFHVnNiRzh3V1RBVEJnY3Foa2pPUFFJQkJnZ3Foa2pPUFFNQkJ3TkNBQVIybC9XSTNUUGIKWHUyai9WNjhwZFUzRnI4Ri9xQ2I0Z0JQMjl5c1RVdUdSUzJwOXBNUGwycC9GYkpLcFBjaFk3TFJTVVF1SnhkSwpXMEM1a0E4MjMzSjVvelV3TXpBT0JnTlZIUThCQWY4RUJBTUNCYUF3RXdZRFZSMGxCQXd3Q2dZSUt3WUJCUVVICkF3TXdEQVlEVlIwVEFRSC9CQUl3QURBS0JnZ3Foa2pPUFFRREFnTkhBREJFQWlCMWZQL2NJZ0FXOEphYjdTNW4KV0dYeXNOVDM4TmZpb0lIdmd4bGlVbVp4N1FJZ0RXT0QydWtDWFB2aUdOVSsreXFxVzlxaXg3T01hcmw2UEl5dwplWHVyR3hFPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="}}},"roles":{"root":{"keyids":["f694d770b20456e9fa52508d57579886c618c5f7c52554b38a2dbe26d2f239e1"],"threshold":1},"snapshot":{"keyids":["27404f315b8119a3595b34e4d359254fa841c99e1fbe76a02d69c3b61ca4759e"],"threshold":1},"targets":{"keyids":["7192418759c55abb6ebaafc8e90a19480f44c111f61229fabf372f5714dc0c44"],"threshold":1},"timestamp":{"keyids":["c9f4281bf721aa49c05f908e3d601c0b1422c88e01c837cba7c9497d6f4b7e4a"],"threshold":1}},"version":1},"signatures":[{"keyid":"f694d770b20456e9fa52508d57579886c618c5f7c52554b38a2dbe26d2f239e1","method":"ecdsa","sig":"kmUFeCZI5tp9j1IrKPVE7NL7N3z2m5mtJFV+gKn71F9kG6AMkVvnHipLnApcjZUvtLi5hofWoqdjAUxhapA0uQ=="}]}',
+    'timestamp.json':
+      '{"signed":{"_type":"Timestamp","expires":"2026-12-09T16:40:08.367054309Z","meta":{"snapshot":{"hashes":{"sha256":"+LBIGCS1vmG3lxqule5+KMDmbing8bzgb9qn1waUUZg=","sha512":"ltfLaBKL5CqnL+0ue0iLMaKRgonC/pGEbTKW/IeAfAvCLRd/0GQyopkiL2X071hbEQi43j7HiuptPWJhVFnafg=="},"length":885}},"version":3},"signatures":[{"keyid":"c9f4281bf721aa49c05f908e3d601c0b1422c88e01c837cba7c9497d6f4b7e4a","method":"ecdsa","sig":"mQ7d2J1ArjpqYuWCpcwZ1QGXeTtQG/kz15EuyMpdy2sFb/M9SlcDSYNcX7vAwP+9kWeJ0YTz9GvnODcnN0xABw=="}]}',
+    'snapshot.json':
+      '{"signed":{"_type":"Snapshot","expires":"2029-11-24T16:40:08.357841192Z","meta":{"root":{"hashes":{"sha256":"SzoRCudmx2QXYS9GG4zrV0sxJN75PfacAWcY3SD/erI=","sha512":"p7awgei9XnOAV03jAaZagtWfZPl13uv7xbZeWgND+g09gyShNS/4r/jRGLG5VBijKDsS29puFGthLy4zhL/Y5g=="},"length":2408},"targets":{"hashes":{"sha256":"oGSE2fiefwr3mahGqYHbxKuASvl1qdNw/Jzp/0K/5Lg=","sha512":"qPBR/+hj16+6xaMLZqUwdK3KAw48XNooYFBDFumtY3XkMSL2aTBPwTYe83zXqDU9LxR3BfsAteUEqnnVm2g/iA=="},"length":1555},"targets/releases":{"hashes":{"sha256":"YuacqcroZ1YsbndOncjVL6EffNC3g0gYLNCtVmRtws4=","sha512":"uoFvUlor4spQAP6Kf1osww2XktNRsULvLgCPJd346EMBQF4OiOBxmO4UuXXStpfe+f/rdtYCHkjd2L7ccnsUeg=="},"length":525}},"version":4},"signatures":[{"keyid":"27404f315b8119a3595b34e4d359254fa841c99e1fbe76a02d69c3b61ca4759e","method":"ecdsa","sig":"EIlzwP7aFctneLhwEAHNrKbsEC6/+qV0ZKJDyzf+PYhTLn60C6qS7ZQE1JXj4UVRRC+WmaNMGZPSpwAlm1JW0w=="}]}',
+    'targets.json':
+      '{"signed":{"_type":"Targets","delegations":{"keys":{"7de4eb00c0d4b489692c491ffc40280411eadf47a2e64c024ff0e211e447fb57":{"keytype":"ecdsa-x509","keyval":{"private":null,"public":"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJmRENDQVNHZ0F3SUJBZ0lVVHNFUG9TN1kwVytrd2hXYmtIYWNacFNjSzRBd0NnWUlLb1pJemowRUF3SXcKRXpFUk1BOEdBMVVFQXd3SWNtVnNaV0Z6WlhNd0hoY05Nall4TVRJMU1UWTBNREE0V2hjTk1qY3hNVEkxTVRZMApNREE0V2pBVE1SRXdEd1lEVlFRRERBaHlaV3hsWVhObGN6QlpNQk1HQnlxR1NNNDlBZ0VHQ0NxR1NNNDlBd0VICkEwSUFCSzNhT29xZzhmSm53UU16eHMyT0JSZjFoRFFHWW1UbnU0RGRNVkpDUVdvK3Z3MG9XUk1BVUMwSkdhNWEKNWVaTE9wcFJVUmpVUTFxTWx4V2hqaTgvN3JTalV6QlJNQjBHQTFVZERnUVdCQlFpRmg2OEY5c3QxZ1RCdDFnKwpiSjl6MkN6REFqQWZCZ05WSFNNRUdEQVdnQlFpRmg2OEY5c3QxZ1RCdDFnK2JKOXoyQ3pEQWpBUEJnTlZIUk1CCkFmOEVCVEFEQVFIL01Bb0dDQ3FHU000OUJBTUNBMGtBTUVZQ0lRRDNmVnk1V3F6VE55WGxGN3BjOXpNak1ReUgKV1AydHlPSUhsdjltbXljUmhRSWhBTzFhb0QvanFyTUNSMWw5a0doeS9FdTdCVkRmQ0dJcENXeElhQ1VWYlY3MgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="}}},"roles":[{"keyids":["7de4eb00c0d4b489692c491ffc40280411eadf47a2e64c024ff0e211e447fb57"],"name":"targets/releases","paths":[""],"threshold":1}]},"expires":"2029-11-24T16:40:08.205480458Z","targets":{"v1":{"hashes":{"sha256":"sixyid07R4WjeVyQ4V0WvWa9KbREuJdP4p7QRDzlBAU=","sha512":"UYVpBrS2eMMQTyPKtMKrBZa03Ct/Ui/xPArmwjNLYkjnQid3SgP0KRVFVsUbUlBi5OBU0Z9jAhnlT21cpXz53A=="},"length":76}},"version":3},"signatures":[{"keyid":"7192418759c55abb6ebaafc8e90a19480f44c111f61229fabf372f5714dc0c44","method":"ecdsa","sig":"F/5TQVosY5hHIDsvZt7IcY/iPOyg+Vi9WMBHwXFYS15C4OY8iqwHi9MxnvvfNROcA5SLxTekfCeiiuRJUpaU5g=="}]}',
+    'targets/releases.json':
+      '{"signed":{"_type":"Targets","delegations":{"keys":{},"roles":[]},"expires":"2029-11-24T16:40:08.35743337Z","targets":{"v2":{"hashes":{"sha256":"sP9ntyodCHCQrU/mNcNa0nUt0n0m+UNbt4d/QOzcC8M=","sha512":"PMy66dEslcqdmx213hAh8kQtX0/W1p66nPiGBz54qOy9oKhuv4aORSvFEXsOWOLHHAzNPgehnNlDFwY88A5TDw=="},"length":88}},"version":1},"signatures":[{"keyid":"7de4eb00c0d4b489692c491ffc40280411eadf47a2e64c024ff0e211e447fb57","method":"ecdsa","sig":"7CI6CESnXu13Rzq4q7dfPoxuSNeEax/9l5d2lWguxUifaUg3fn7OUpb7ey59jSqkRahJ7mXkBizq4XpKGvUMbQ=="}]}',
   },
 } as const;

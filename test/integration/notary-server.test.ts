@@ -83,7 +83,24 @@ before(async () => {
   await notary('publish', GUN);
   const del = await run(
     'openssl',
-    ['req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-keyout', join(work, 'releases.key'), '-out', join(work, 'releases.crt'), '-days', '365', '-subj', '/CN=releases'],
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-nodes',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-keyout',
+      join(work, 'releases.key'),
+      '-out',
+      join(work, 'releases.crt'),
+      '-days',
+      '365',
+      '-subj',
+      '/CN=releases',
+    ],
     { timeoutMs: 30_000 },
   );
   assert.equal(del.code, 0, del.stderr);
@@ -118,14 +135,40 @@ test('the notary client lists what it published (sanity check of the peer)', asy
 });
 
 test('online: customs verifies a tag signed in targets on a real notary-server', async () => {
-  const r = await runNotaryCli(['verify', '--server', url, '--ca', join(serverDir, 'ca.crt'), '--gun', GUN, '--tag', 'v1', '--root', rootV1]);
+  const r = await runNotaryCli([
+    'verify',
+    '--server',
+    url,
+    '--ca',
+    join(serverDir, 'ca.crt'),
+    '--gun',
+    GUN,
+    '--tag',
+    'v1',
+    '--root',
+    rootV1,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${digestOf(manifests.v1)}\n`);
   assert.match(r.stderr, /role targets;/);
 });
 
 test('online: customs verifies a tag signed in targets/releases (docker trust sign) with --digest', async () => {
-  const r = await runNotaryCli(['verify', '--server', url, '--ca', join(serverDir, 'ca.crt'), '--gun', GUN, '--tag', 'v2', '--root', rootV1, '--digest', digestOf(manifests.v2)]);
+  const r = await runNotaryCli([
+    'verify',
+    '--server',
+    url,
+    '--ca',
+    join(serverDir, 'ca.crt'),
+    '--gun',
+    GUN,
+    '--tag',
+    'v2',
+    '--root',
+    rootV1,
+    '--digest',
+    digestOf(manifests.v2),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${digestOf(manifests.v2)}\n`);
   assert.match(r.stderr, /role targets\/releases/);
@@ -134,31 +177,88 @@ test('online: customs verifies a tag signed in targets/releases (docker trust si
 test('online: a pin by root key ID works against the server', async () => {
   const root = JSON.parse(readFileSync(rootV1, 'utf8')) as { signed: { roles: { root: { keyids: string[] } } } };
   const args = root.signed.roles.root.keyids.flatMap((id) => ['--root-key-id', id]);
-  const r = await runNotaryCli(['verify', '--server', url, '--ca', join(serverDir, 'ca.crt'), '--gun', GUN, '--tag', 'v1', ...args]);
+  const r = await runNotaryCli([
+    'verify',
+    '--server',
+    url,
+    '--ca',
+    join(serverDir, 'ca.crt'),
+    '--gun',
+    GUN,
+    '--tag',
+    'v1',
+    ...args,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${digestOf(manifests.v1)}\n`);
 });
 
 test('offline: customs verifies from the notary client trust dir (tuf/GUN/metadata)', async () => {
   for (const tag of ['v1', 'v2'] as const) {
-    const r = await runNotaryCli(['verify', metaDir, '--gun', GUN, '--tag', tag, '--root', rootV1, '--digest', digestOf(manifests[tag])]);
+    const r = await runNotaryCli([
+      'verify',
+      metaDir,
+      '--gun',
+      GUN,
+      '--tag',
+      tag,
+      '--root',
+      rootV1,
+      '--digest',
+      digestOf(manifests[tag]),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${digestOf(manifests[tag])}\n`);
   }
 });
 
 test('offline: a digest other than the signed one exits 6', async () => {
-  const r = await runNotaryCli(['verify', metaDir, '--gun', GUN, '--tag', 'v1', '--root', rootV1, '--digest', digestOf(manifests.v3)]);
+  const r = await runNotaryCli([
+    'verify',
+    metaDir,
+    '--gun',
+    GUN,
+    '--tag',
+    'v1',
+    '--root',
+    rootV1,
+    '--digest',
+    digestOf(manifests.v3),
+  ]);
   assert.equal(r.code, 6);
   assert.equal(r.errorCode, 'SIGNATURE_INVALID');
   assert.match(r.stderr, /signed digest does not match/);
 });
 
 test('online: a tag that was never signed, and a GUN the server does not know, are SIGNATURE_MISSING', async () => {
-  const a = await runNotaryCli(['verify', '--server', url, '--ca', join(serverDir, 'ca.crt'), '--gun', GUN, '--tag', 'unsigned', '--root', rootV1]);
+  const a = await runNotaryCli([
+    'verify',
+    '--server',
+    url,
+    '--ca',
+    join(serverDir, 'ca.crt'),
+    '--gun',
+    GUN,
+    '--tag',
+    'unsigned',
+    '--root',
+    rootV1,
+  ]);
   assert.equal(a.code, 6);
   assert.equal(a.errorCode, 'SIGNATURE_MISSING');
-  const b = await runNotaryCli(['verify', '--server', url, '--ca', join(serverDir, 'ca.crt'), '--gun', '127.0.0.1:5000/customs/never', '--tag', 'v1', '--root', rootV1]);
+  const b = await runNotaryCli([
+    'verify',
+    '--server',
+    url,
+    '--ca',
+    join(serverDir, 'ca.crt'),
+    '--gun',
+    '127.0.0.1:5000/customs/never',
+    '--tag',
+    'v1',
+    '--root',
+    rootV1,
+  ]);
   assert.equal(b.code, 6);
   assert.equal(b.errorCode, 'SIGNATURE_MISSING');
 });
@@ -179,9 +279,25 @@ test('freeze: the server-signed timestamp expires in 14 days; verifying as of la
 test('rollback: after a new publish, the old trust dir is refused against the new trusted state', async () => {
   await notary('add', GUN, 'v3', join(work, 'v3.json'));
   await notary('publish', GUN);
-  const online = await runNotaryCli(['verify', '--server', url, '--ca', join(serverDir, 'ca.crt'), '--gun', GUN, '--tag', 'v3', '--root', rootV1, '--json']);
+  const online = await runNotaryCli([
+    'verify',
+    '--server',
+    url,
+    '--ca',
+    join(serverDir, 'ca.crt'),
+    '--gun',
+    GUN,
+    '--tag',
+    'v3',
+    '--root',
+    rootV1,
+    '--json',
+  ]);
   assert.equal(online.code, 0, online.stderr);
-  const doc = JSON.parse(online.stdout) as { digest: string; versions: { root: number; timestamp: number; snapshot: number; targets: number } };
+  const doc = JSON.parse(online.stdout) as {
+    digest: string;
+    versions: { root: number; timestamp: number; snapshot: number; targets: number };
+  };
   assert.equal(doc.digest, digestOf(manifests.v3));
   const state = join(work, 'trusted-state.json');
   const { root, timestamp, snapshot, targets } = doc.versions;
@@ -190,20 +306,55 @@ test('rollback: after a new publish, the old trust dir is refused against the ne
   const plain = await runNotaryCli(['verify', oldMetaDir, '--gun', GUN, '--tag', 'v1', '--root', rootV1]);
   assert.equal(plain.code, 0, plain.stderr);
   // …but not once newer versions are trusted.
-  const r = await runNotaryCli(['verify', oldMetaDir, '--gun', GUN, '--tag', 'v1', '--root', rootV1, '--trusted-state', state]);
+  const r = await runNotaryCli([
+    'verify',
+    oldMetaDir,
+    '--gun',
+    GUN,
+    '--tag',
+    'v1',
+    '--root',
+    rootV1,
+    '--trusted-state',
+    state,
+  ]);
   assert.equal(r.code, 6);
   assert.match(r.stderr, /version rolled back/);
 });
 
 test('root rotation: after notary rotates the root key, the new root chains from the pinned old root', async () => {
   await notary('key', 'rotate', GUN, 'root');
-  const r = await runNotaryCli(['verify', '--server', url, '--ca', join(serverDir, 'ca.crt'), '--gun', GUN, '--tag', 'v1', '--root', rootV1, '--json']);
+  const r = await runNotaryCli([
+    'verify',
+    '--server',
+    url,
+    '--ca',
+    join(serverDir, 'ca.crt'),
+    '--gun',
+    GUN,
+    '--tag',
+    'v1',
+    '--root',
+    rootV1,
+    '--json',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as { versions: { root: number }; rootPinned: boolean };
   assert.ok(doc.versions.root >= 2, `expected a rotated root, got version ${doc.versions.root}`);
   assert.equal(doc.rootPinned, true);
   // Pinning the old root's key IDs alone no longer suffices: the new root is not signed by them.
   const old = JSON.parse(readFileSync(rootV1, 'utf8')) as { signed: { roles: { root: { keyids: string[] } } } };
-  const byId = await runNotaryCli(['verify', '--server', url, '--ca', join(serverDir, 'ca.crt'), '--gun', GUN, '--tag', 'v1', ...old.signed.roles.root.keyids.flatMap((id) => ['--root-key-id', id])]);
+  const byId = await runNotaryCli([
+    'verify',
+    '--server',
+    url,
+    '--ca',
+    join(serverDir, 'ca.crt'),
+    '--gun',
+    GUN,
+    '--tag',
+    'v1',
+    ...old.signed.roles.root.keyids.flatMap((id) => ['--root-key-id', id]),
+  ]);
   assert.equal(byId.code, 6, byId.stderr);
 });

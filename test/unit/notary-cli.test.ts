@@ -32,7 +32,18 @@ function realDir(): string {
 
 test('notary verify DIR prints the digest bound to the tag, and only that on stdout', async () => {
   const dir = realDir();
-  const r = await runNotaryCli(['verify', dir, '--gun', REAL_NOTARY_CAPTURE.gun, '--tag', 'v2', '--now', REAL_NOTARY_CAPTURE.validAt, '--root', join(dir, 'root.json')]);
+  const r = await runNotaryCli([
+    'verify',
+    dir,
+    '--gun',
+    REAL_NOTARY_CAPTURE.gun,
+    '--tag',
+    'v2',
+    '--now',
+    REAL_NOTARY_CAPTURE.validAt,
+    '--root',
+    join(dir, 'root.json'),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${REAL_NOTARY_CAPTURE.v2.digest}\n`);
   assert.match(r.stderr, /role targets\/releases/);
@@ -40,26 +51,63 @@ test('notary verify DIR prints the digest bound to the tag, and only that on std
 });
 
 test('notary verify without --root warns that DIR/root.json was trusted as found', async () => {
-  const r = await runNotaryCli(['verify', realDir(), '--gun', REAL_NOTARY_CAPTURE.gun, '--tag', 'v1', '--now', REAL_NOTARY_CAPTURE.validAt]);
+  const r = await runNotaryCli([
+    'verify',
+    realDir(),
+    '--gun',
+    REAL_NOTARY_CAPTURE.gun,
+    '--tag',
+    'v1',
+    '--now',
+    REAL_NOTARY_CAPTURE.validAt,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${REAL_NOTARY_CAPTURE.v1.digest}\n`);
   assert.match(r.stderr, /warning: root not pinned/);
 });
 
 test('notary verify --digest exits 0 when the signed digest is the given one', async () => {
-  const r = await runNotaryCli(['verify', realDir(), '--gun', REAL_NOTARY_CAPTURE.gun, '--tag', 'v1', '--now', REAL_NOTARY_CAPTURE.validAt, '--digest', REAL_NOTARY_CAPTURE.v1.digest, '-q']);
+  const r = await runNotaryCli([
+    'verify',
+    realDir(),
+    '--gun',
+    REAL_NOTARY_CAPTURE.gun,
+    '--tag',
+    'v1',
+    '--now',
+    REAL_NOTARY_CAPTURE.validAt,
+    '--digest',
+    REAL_NOTARY_CAPTURE.v1.digest,
+    '-q',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
 });
 
 test('notary verify --json reports role, versions and pin state', async () => {
-  const r = await runNotaryCli(['verify', realDir(), '--gun', REAL_NOTARY_CAPTURE.gun, '--tag', 'v1', '--now', REAL_NOTARY_CAPTURE.validAt, '--json']);
+  const r = await runNotaryCli([
+    'verify',
+    realDir(),
+    '--gun',
+    REAL_NOTARY_CAPTURE.gun,
+    '--tag',
+    'v1',
+    '--now',
+    REAL_NOTARY_CAPTURE.validAt,
+    '--json',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.equal(doc['digest'], REAL_NOTARY_CAPTURE.v1.digest);
   assert.equal(doc['role'], 'targets');
   assert.equal(doc['rootPinned'], false);
-  assert.deepEqual(doc['versions'], { root: 1, timestamp: 3, snapshot: 4, targets: 3, delegations: { 'targets/releases': 1 } });
+  assert.deepEqual(doc['versions'], {
+    root: 1,
+    timestamp: 3,
+    snapshot: 4,
+    targets: 3,
+    delegations: { 'targets/releases': 1 },
+  });
 });
 
 test('notary verify --trusted-state accepts the same versions and reads missing roles as none', async () => {
@@ -67,7 +115,18 @@ test('notary verify --trusted-state accepts the same versions and reads missing 
   const dir = writeRepoDir(tmp(), repo.files);
   const state = join(tmp(), 'state.json');
   writeFileSync(state, JSON.stringify({ timestamp: 4, targets: 2 }));
-  const r = await runNotaryCli(['verify', dir, '--gun', GUN, '--tag', 'v1', '--trusted-state', state, '--root', join(dir, 'root.json')]);
+  const r = await runNotaryCli([
+    'verify',
+    dir,
+    '--gun',
+    GUN,
+    '--tag',
+    'v1',
+    '--trusted-state',
+    state,
+    '--root',
+    join(dir, 'root.json'),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${sha(M1)}\n`);
 });
@@ -144,6 +203,10 @@ test('GUNs are repository names; path tricks are refused before they reach a URL
   assertNotaryGun('docker.io/library/alpine');
   assertNotaryGun('127.0.0.1:5000/customs/hello');
   for (const bad of ['', '../etc', 'a/../b', 'a//b', 'a/b?x', 'a/b#x', 'a%2fb', 'a b', '/abs']) {
-    assert.throws(() => assertNotaryGun(bad), (e: unknown) => isCustomsError(e) && e.code === 'USAGE', bad);
+    assert.throws(
+      () => assertNotaryGun(bad),
+      (e: unknown) => isCustomsError(e) && e.code === 'USAGE',
+      bad,
+    );
   }
 });

@@ -53,11 +53,23 @@ test('real notary 0.7 metadata: a tag signed in targets verifies to its manifest
   assert.equal(r.size, REAL_NOTARY_CAPTURE.v1.size);
   assert.equal(r.role, 'targets');
   assert.equal(r.rootPinned, true);
-  assert.deepEqual(r.versions, { root: 1, timestamp: 3, snapshot: 4, targets: 3, delegations: { 'targets/releases': 1 } });
+  assert.deepEqual(r.versions, {
+    root: 1,
+    timestamp: 3,
+    snapshot: 4,
+    targets: 3,
+    delegations: { 'targets/releases': 1 },
+  });
 });
 
 test('real notary 0.7 metadata: a tag signed in targets/releases verifies with the delegated key', () => {
-  const r = verifyNotaryTag({ gun: REAL_NOTARY_CAPTURE.gun, tag: 'v2', metadata: real(), pinnedRoot: real().root, now: REAL_NOW });
+  const r = verifyNotaryTag({
+    gun: REAL_NOTARY_CAPTURE.gun,
+    tag: 'v2',
+    metadata: real(),
+    pinnedRoot: real().root,
+    now: REAL_NOW,
+  });
   assert.equal(r.digest, REAL_NOTARY_CAPTURE.v2.digest);
   assert.equal(r.size, REAL_NOTARY_CAPTURE.v2.size);
   assert.equal(r.role, 'targets/releases');
@@ -86,7 +98,13 @@ test('real notary 0.7 metadata: the GUN must be the root certificate CN', () => 
 });
 
 test('Go-canonical JSON of a parsed signed object reproduces the bytes notary signed', () => {
-  for (const name of ['root.json', 'timestamp.json', 'snapshot.json', 'targets.json', 'targets/releases.json'] as const) {
+  for (const name of [
+    'root.json',
+    'timestamp.json',
+    'snapshot.json',
+    'targets.json',
+    'targets/releases.json',
+  ] as const) {
     const text = REAL_NOTARY_CAPTURE.files[name];
     const signedText = text.slice('{"signed":'.length, text.indexOf(',"signatures":'));
     const parsed = JSON.parse(text) as { signed: unknown };
@@ -95,11 +113,17 @@ test('Go-canonical JSON of a parsed signed object reproduces the bytes notary si
 });
 
 test('Go-canonical JSON escapes only quote and backslash, sorts keys by UTF-8 bytes and refuses fractions', () => {
-  assert.equal(goCanonicalJson({ b: 'a"b\\c\n<&>é', a: [1, true, null] }).toString('utf8'), '{"a":[1,true,null],"b":"a\\"b\\\\c\n<&>é"}');
+  assert.equal(
+    goCanonicalJson({ b: 'a"b\\c\n<&>é', a: [1, true, null] }).toString('utf8'),
+    '{"a":[1,true,null],"b":"a\\"b\\\\c\n<&>é"}',
+  );
   // U+FF01 sorts before U+1F600 in UTF-16 code units but after it... in UTF-8 bytes U+FF01 (EF BC 81) < U+1F600 (F0 9F 98 80).
   assert.equal(goCanonicalJson({ '\u{1F600}': 1, '\uFF01': 2 }).toString('utf8'), '{"\uFF01":2,"\u{1F600}":1}');
   assert.equal(goCanonicalJson({ n: 1e3, z: -0 }).toString('utf8'), '{"n":1000,"z":0}');
-  assert.throws(() => goCanonicalJson({ n: 1.5 }), (e: unknown) => isCustomsError(e) && e.code === 'SIGNATURE_INVALID');
+  assert.throws(
+    () => goCanonicalJson({ n: 1.5 }),
+    (e: unknown) => isCustomsError(e) && e.code === 'SIGNATURE_INVALID',
+  );
 });
 
 test('key IDs are sha256 of the canonical public key JSON, as notary computes them', () => {
@@ -125,12 +149,23 @@ test('a generated repository verifies tags from targets and targets/releases, re
   const v2 = verifyNotaryTag({ gun: GUN, tag: 'v2', metadata: repo.metadata, pinnedRoot: repo.files.root, now: NOW });
   assert.equal(v2.digest, sha(M2));
   assert.equal(v2.role, 'targets/releases');
-  const both = verifyNotaryTag({ gun: GUN, tag: 'both', metadata: repo.metadata, pinnedRoot: repo.files.root, now: NOW });
+  const both = verifyNotaryTag({
+    gun: GUN,
+    tag: 'both',
+    metadata: repo.metadata,
+    pinnedRoot: repo.files.root,
+    now: NOW,
+  });
   assert.equal(both.digest, sha(M2), 'docker looks in targets/releases before targets');
 });
 
 test('trusted-state versions equal to the served ones are accepted and the result gives the next state', () => {
-  const repo = buildRepo({ gun: GUN, now: NOW, tags: { v1: M1 }, versions: { root: 1, timestamp: 9, snapshot: 7, targets: 5 } });
+  const repo = buildRepo({
+    gun: GUN,
+    now: NOW,
+    tags: { v1: M1 },
+    versions: { root: 1, timestamp: 9, snapshot: 7, targets: 5 },
+  });
   const r = verifyNotaryTag({
     gun: GUN,
     tag: 'v1',
@@ -148,12 +183,19 @@ test('a threshold of two distinct keys is met by two keys', () => {
   assert.equal(verifyNotaryTag({ gun: GUN, tag: 'v1', metadata: repo.metadata, now: NOW }).signerKeyIds.length, 2);
 });
 
-function rotatedRoot(oldKeys: FixtureKey[], newKeys: FixtureKey[], other: ReturnType<typeof buildRepo>['keys'], version: number, signers: FixtureKey[]): Buffer {
+function rotatedRoot(
+  newKeys: FixtureKey[],
+  other: ReturnType<typeof buildRepo>['keys'],
+  version: number,
+  signers: FixtureKey[],
+): Buffer {
   const signed = {
     _type: 'Root',
     consistent_snapshot: false,
     expires: goTime(new Date(NOW.getTime() + 10 * YEAR_MS)),
-    keys: Object.fromEntries([...newKeys, ...other.targets, ...other.snapshot, ...other.timestamp].map((k) => [k.id, keyJson(k)])),
+    keys: Object.fromEntries(
+      [...newKeys, ...other.targets, ...other.snapshot, ...other.timestamp].map((k) => [k.id, keyJson(k)]),
+    ),
     roles: {
       root: { keyids: newKeys.map((k) => k.id), threshold: 1 },
       snapshot: { keyids: other.snapshot.map((k) => k.id), threshold: 1 },
@@ -162,8 +204,10 @@ function rotatedRoot(oldKeys: FixtureKey[], newKeys: FixtureKey[], other: Return
     },
     version,
   };
-  void oldKeys;
-  return envelope(signed, signers.map((k) => signatureBy(k, signed)));
+  return envelope(
+    signed,
+    signers.map((k) => signatureBy(k, signed)),
+  );
 }
 
 test('a rotated root is trusted when it chains from the pinned root, signed by old and new root keys', () => {
@@ -172,8 +216,15 @@ test('a rotated root is trusted when it chains from the pinned root, signed by o
   const k3 = [rootCertKey(GUN, new Date(NOW.getTime() - DAY_MS), new Date(NOW.getTime() + YEAR_MS))];
   const v1repo = buildRepo({ gun: GUN, now: NOW, tags: { v1: M1 }, keys: { root: k1 } });
   const keys = v1repo.keys;
-  const root2 = rotatedRoot(k1, k2, keys, 2, [...k1, ...k2]);
-  const v3repo = buildRepo({ gun: GUN, now: NOW, tags: { v1: M1 }, keys: { ...keys, root: k3 }, versions: { root: 3 }, signers: { root: [...k2, ...k3] } });
+  const root2 = rotatedRoot(k2, keys, 2, [...k1, ...k2]);
+  const v3repo = buildRepo({
+    gun: GUN,
+    now: NOW,
+    tags: { v1: M1 },
+    keys: { ...keys, root: k3 },
+    versions: { root: 3 },
+    signers: { root: [...k2, ...k3] },
+  });
   const r = verifyNotaryTag({
     gun: GUN,
     tag: 'v1',
@@ -194,7 +245,13 @@ test('a rotated root signed only by its new keys does not chain from the pinned 
   const k1 = [rootCertKey(GUN, new Date(NOW.getTime() - DAY_MS), new Date(NOW.getTime() + YEAR_MS))];
   const k2 = [rootCertKey(GUN, new Date(NOW.getTime() - DAY_MS), new Date(NOW.getTime() + YEAR_MS))];
   const v1repo = buildRepo({ gun: GUN, now: NOW, tags: { v1: M1 }, keys: { root: k1 } });
-  const v2repo = buildRepo({ gun: GUN, now: NOW, tags: { v1: M1 }, keys: { ...v1repo.keys, root: k2 }, versions: { root: 2 } });
+  const v2repo = buildRepo({
+    gun: GUN,
+    now: NOW,
+    tags: { v1: M1 },
+    keys: { ...v1repo.keys, root: k2 },
+    versions: { root: 2 },
+  });
   assert.throws(
     () => verifyNotaryTag({ gun: GUN, tag: 'v1', metadata: v2repo.metadata, pinnedRoot: v1repo.files.root, now: NOW }),
     (e: unknown) => isCustomsError(e) && e.code === 'SIGNATURE_INVALID' && /previous root/.test(e.message),

@@ -8,7 +8,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2
 function parseNow(v: string | undefined): Date | undefined {
   if (v === undefined) return undefined;
   const t = RFC3339.test(v) ? Date.parse(v) : NaN;
-  if (!Number.isFinite(t)) throw usage(`--now: expected an RFC 3339 time like 2026-12-01T00:00:00Z, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(t))
+    throw usage(`--now: expected an RFC 3339 time like 2026-12-01T00:00:00Z, got ${JSON.stringify(v)}`);
   return new Date(t);
 }
 
@@ -52,7 +53,8 @@ Exit codes: 0 verified, 2 usage, 4 server unreachable, 6 not signed or not verif
 `,
   async run(ctx, args, values, io, out) {
     const [verb, dir] = args;
-    if (verb !== 'verify') throw usage(`notary: unknown subcommand ${JSON.stringify(verb)}: expected verify`, 'Run customs notary --help.');
+    if (verb !== 'verify')
+      throw usage(`notary: unknown subcommand ${JSON.stringify(verb)}: expected verify`, 'Run customs notary --help.');
     const gun = stringFlag(values, 'gun');
     const tag = stringFlag(values, 'tag');
     if (gun === undefined || gun === '') throw usage('notary verify: expected --gun GUN');
@@ -82,12 +84,16 @@ Exit codes: 0 verified, 2 usage, 4 server unreachable, 6 not signed or not verif
     });
     if (!out.json && !out.quiet) {
       const v = result.versions;
-      const dels = Object.entries(v.delegations).map(([r, n]) => ` ${r}=${n}`).join('');
+      const dels = Object.entries(v.delegations)
+        .map(([r, n]) => ` ${r}=${n}`)
+        .join('');
       io.stderr.write(
         `verified ${gun}:${tag} (role ${result.role}; root=${v.root} timestamp=${v.timestamp} snapshot=${v.snapshot} targets=${v.targets}${dels}; valid until ${result.expires.toISOString()})\n`,
       );
       if (!result.rootPinned) {
-        io.stderr.write('warning: root not pinned: trusted the directory\'s root.json as found; pass --root to pin it\n');
+        io.stderr.write(
+          "warning: root not pinned: trusted the directory's root.json as found; pass --root to pin it\n",
+        );
       }
     }
     out.result(result, `${result.digest}\n`, true);

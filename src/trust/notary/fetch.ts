@@ -38,7 +38,10 @@ const GUN = /^[A-Za-z0-9][A-Za-z0-9._-]*(?::[0-9]{1,5})?(?:\/[A-Za-z0-9][A-Za-z0
 /** Validate a GUN for use in a URL path. Throws USAGE. */
 export function assertNotaryGun(untrusted: string): void {
   if (untrusted.length > 255 || !GUN.test(untrusted) || untrusted.split('/').some((s) => s === '.' || s === '..')) {
-    throw new CustomsError('USAGE', `notary GUN: invalid: expected a repository name like docker.io/library/alpine, got ${shown(untrusted, 80)}`);
+    throw new CustomsError(
+      'USAGE',
+      `notary GUN: invalid: expected a repository name like docker.io/library/alpine, got ${shown(untrusted, 80)}`,
+    );
   }
 }
 
@@ -53,12 +56,19 @@ export function parseNotaryServerUrl(untrusted: string): URL {
   try {
     u = new URL(untrusted);
   } catch {
-    throw new CustomsError('USAGE', `notary server: invalid URL: expected https://HOST[:PORT], got ${shown(redactUrl(untrusted), 120)}`);
+    throw new CustomsError(
+      'USAGE',
+      `notary server: invalid URL: expected https://HOST[:PORT], got ${shown(redactUrl(untrusted), 120)}`,
+    );
   }
   if (u.username !== '' || u.password !== '') {
-    throw new CustomsError('USAGE', `notary server: credentials in URL: expected none, got userinfo in ${redactUrl(u)}`, {
-      hint: 'Notary metadata is public; customs sends no credentials to a Notary server.',
-    });
+    throw new CustomsError(
+      'USAGE',
+      `notary server: credentials in URL: expected none, got userinfo in ${redactUrl(u)}`,
+      {
+        hint: 'Notary metadata is public; customs sends no credentials to a Notary server.',
+      },
+    );
   }
   if (u.search !== '' || u.hash !== '') {
     throw new CustomsError('USAGE', `notary server: expected a URL without query or fragment, got ${redactUrl(u)}`);
@@ -80,7 +90,10 @@ function translate(err: unknown, url: string, timeoutMs: number): unknown {
   const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
   const subject = `notary server ${url}`;
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new CustomsError('TIMEOUT', `${subject}: timed out: no data for ${timeoutMs} ms`, { cause: err, details: { url, code } });
+    return new CustomsError('TIMEOUT', `${subject}: timed out: no data for ${timeoutMs} ms`, {
+      cause: err,
+      details: { url, code },
+    });
   }
   const msg = err instanceof Error ? err.message : String(err);
   const tls = code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
@@ -114,23 +127,34 @@ async function get(
     }
     if (res.statusCode !== 200) {
       await res.body.dump();
-      throw new CustomsError('HTTP_STATUS', `${subject}: unexpected HTTP status: expected 200, got ${res.statusCode} from ${shownUrl}`, {
-        details: { url: shownUrl, status: res.statusCode },
-        ...(res.statusCode >= 300 && res.statusCode < 400 ? { hint: 'Redirects are not followed for Notary metadata.' } : {}),
-      });
+      throw new CustomsError(
+        'HTTP_STATUS',
+        `${subject}: unexpected HTTP status: expected 200, got ${res.statusCode} from ${shownUrl}`,
+        {
+          details: { url: shownUrl, status: res.statusCode },
+          ...(res.statusCode >= 300 && res.statusCode < 400
+            ? { hint: 'Redirects are not followed for Notary metadata.' }
+            : {}),
+        },
+      );
     }
     // Refuse a declared length over the cap before reading; readCapped still enforces it for chunked bodies.
     const declared = Number(res.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > MAX_NOTARY_METADATA_BYTES) {
       await res.body.dump({ limit: 0 }).catch(() => undefined);
-      throw invalid(subject, `too large: expected at most ${MAX_NOTARY_METADATA_BYTES} bytes, got ${declared} declared`);
+      throw invalid(
+        subject,
+        `too large: expected at most ${MAX_NOTARY_METADATA_BYTES} bytes, got ${declared} declared`,
+      );
     }
     try {
       return await readCapped(res.body, MAX_NOTARY_METADATA_BYTES, subject, signal);
     } catch (err) {
       if (isCustomsError(err) && err.code === 'TOO_LARGE') {
         // Oversized Notary metadata is bad TUF metadata (exit 6), not a transfer problem.
-        throw invalid(subject, `too large: expected at most ${MAX_NOTARY_METADATA_BYTES} bytes, got more`, { cause: err });
+        throw invalid(subject, `too large: expected at most ${MAX_NOTARY_METADATA_BYTES} bytes, got more`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -169,7 +193,10 @@ export async function fetchNotaryMetadata(
   const prefix = base.pathname.replace(/\/+$/, '');
   const urlFor = (name: string): URL => new URL(`${prefix}/v2/${gun}/_trust/tuf/${name}.json`, base);
   const agent = new Agent({
-    connect: { ...(options.ca === undefined ? {} : { ca: Buffer.from(options.ca).toString('utf8') }), rejectUnauthorized: true },
+    connect: {
+      ...(options.ca === undefined ? {} : { ca: Buffer.from(options.ca).toString('utf8') }),
+      rejectUnauthorized: true,
+    },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
@@ -184,7 +211,8 @@ export async function fetchNotaryMetadata(
     }
     const required = async (name: string): Promise<Buffer> => {
       const b = await fetchRole(name);
-      if (b === undefined) throw invalid(`notary ${name}.json`, `missing on ${redactUrl(base)}: expected the file, got 404`);
+      if (b === undefined)
+        throw invalid(`notary ${name}.json`, `missing on ${redactUrl(base)}: expected the file, got 404`);
       return b;
     };
     const [timestamp, snapshot, targets, releases] = await Promise.all([
@@ -198,7 +226,10 @@ export async function fetchNotaryMetadata(
     const pinned = options.pinnedRootVersion;
     if (pinned !== undefined && current !== undefined && current > pinned + 1) {
       if (current - pinned > MAX_NOTARY_ROOT_ROTATIONS) {
-        throw invalid('notary root.json', `too many root rotations: expected at most ${MAX_NOTARY_ROOT_ROTATIONS}, got ${current - pinned}`);
+        throw invalid(
+          'notary root.json',
+          `too many root rotations: expected at most ${MAX_NOTARY_ROOT_ROTATIONS}, got ${current - pinned}`,
+        );
       }
       for (let v = pinned + 1; v < current; v++) {
         const b = await fetchRole(`${v}.root`);

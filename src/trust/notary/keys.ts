@@ -138,7 +138,10 @@ export function parseNotaryKey(untrustedId: string, untrustedKey: unknown, subje
       }
       case 'ed25519':
         if (bytes.length !== 32) throw new Error(`expected 32 bytes, got ${bytes.length}`);
-        publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: bytes.toString('base64url') }, format: 'jwk' });
+        publicKey = createPublicKey({
+          key: { kty: 'OKP', crv: 'Ed25519', x: bytes.toString('base64url') },
+          format: 'jwk',
+        });
         break;
     }
   } catch (err) {
@@ -179,7 +182,11 @@ export function verifyNotarySignature(
         return cryptoVerify(
           'sha256',
           message,
-          { key: key.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+          {
+            key: key.publicKey,
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+          },
           sig,
         );
       case 'rsapkcs1v15':

@@ -186,12 +186,17 @@ export function parseEnvelope(untrustedBytes: Uint8Array, subject: string): Enve
 function common(env: Envelope, type: NotaryRoleType): Common {
   const s = env.untrustedSigned;
   if (s['_type'] !== type) {
-    throw invalid(env.subject, `wrong metadata type: expected _type ${JSON.stringify(type)}, got ${shown(s['_type'])}`, {
-      hint: 'A file of one role served in place of another is a mix-and-match attack.',
-    });
+    throw invalid(
+      env.subject,
+      `wrong metadata type: expected _type ${JSON.stringify(type)}, got ${shown(s['_type'])}`,
+      {
+        hint: 'A file of one role served in place of another is a mix-and-match attack.',
+      },
+    );
   }
   const version = s['version'];
-  if (!isCount(version, 1)) throw invalid(env.subject, `expected "version" to be an integer ≥ 1, got ${shown(version)}`);
+  if (!isCount(version, 1))
+    throw invalid(env.subject, `expected "version" to be an integer ≥ 1, got ${shown(version)}`);
   const expiresText = s['expires'];
   const expires = parseRfc3339(expiresText);
   if (expires === undefined || typeof expiresText !== 'string') {
@@ -228,7 +233,8 @@ function fileMeta(v: unknown, subject: string): FileMeta {
   const length = v['length'];
   const hashes = v['hashes'];
   const version = v['version'];
-  if (!isCount(length, 0)) throw invalid(subject, `expected "length" to be a non-negative integer, got ${shown(length)}`);
+  if (!isCount(length, 0))
+    throw invalid(subject, `expected "length" to be a non-negative integer, got ${shown(length)}`);
   if (!isJsonObject(hashes)) throw invalid(subject, 'expected "hashes" to be an object');
   if (version !== undefined && !isCount(version, 1)) {
     throw invalid(subject, `expected "version" to be an integer ≥ 1, got ${shown(version)}`);
@@ -286,7 +292,8 @@ export function parseTargetsDoc(env: Envelope): TargetsDoc {
   const targets = s['targets'];
   if (!isJsonObject(targets)) throw invalid(env.subject, 'expected "targets" to be an object');
   const out = new Map<string, FileMeta>();
-  for (const [name, v] of Object.entries(targets)) out.set(name, fileMeta(v, `${env.subject}: target ${shown(name, 80)}`));
+  for (const [name, v] of Object.entries(targets))
+    out.set(name, fileMeta(v, `${env.subject}: target ${shown(name, 80)}`));
   const del = s['delegations'];
   let delegationKeys = new Map<string, unknown>();
   const delegations: DelegationRole[] = [];

@@ -121,14 +121,22 @@ function sha512(b: Uint8Array): Buffer {
 /** Length and every listed hash must match (TUF §5.5.1/§5.6.1; notary `data.CheckHashes`). */
 function checkFileMeta(bytes: Uint8Array, meta: FileMeta, subject: string, listedBy: string): void {
   if (bytes.byteLength !== meta.length) {
-    throw invalid(subject, `length does not match ${listedBy}: expected ${meta.length} bytes, got ${bytes.byteLength}`, {
-      hint: 'The file is not the one the signed metadata names (tampered, or mixed from another version).',
-    });
+    throw invalid(
+      subject,
+      `length does not match ${listedBy}: expected ${meta.length} bytes, got ${bytes.byteLength}`,
+      {
+        hint: 'The file is not the one the signed metadata names (tampered, or mixed from another version).',
+      },
+    );
   }
   if (meta.sha256 !== undefined && !sha256(bytes).equals(meta.sha256)) {
-    throw invalid(subject, `sha256 does not match ${listedBy}: expected ${meta.sha256.toString('hex')}, got ${sha256(bytes).toString('hex')}`, {
-      hint: 'The file is not the one the signed metadata names (tampered, or mixed from another version).',
-    });
+    throw invalid(
+      subject,
+      `sha256 does not match ${listedBy}: expected ${meta.sha256.toString('hex')}, got ${sha256(bytes).toString('hex')}`,
+      {
+        hint: 'The file is not the one the signed metadata names (tampered, or mixed from another version).',
+      },
+    );
   }
   if (meta.sha512 !== undefined && !sha512(bytes).equals(meta.sha512)) {
     throw invalid(subject, `sha512 does not match ${listedBy}`);
@@ -231,7 +239,8 @@ function rootKeyCheck(gun: string, now: Date | undefined): (key: NotaryKey) => s
       return `root key ${key.id.slice(0, 12)} is not a certificate (notary root keys are ecdsa-x509 or rsa-x509)`;
     }
     const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
-    if (cn !== gun) return `root certificate ${key.id.slice(0, 12)} names CN ${shown(cn ?? '', 80)}, not the GUN ${shown(gun, 80)}`;
+    if (cn !== gun)
+      return `root certificate ${key.id.slice(0, 12)} names CN ${shown(cn ?? '', 80)}, not the GUN ${shown(gun, 80)}`;
     if (now === undefined) return undefined;
     const from = Date.parse(cert.validFrom);
     const to = Date.parse(cert.validTo);
@@ -279,12 +288,18 @@ function establishRoot(input: VerifyNotaryTagInput): TrustedRoot {
     }
     let r: ThresholdResult;
     try {
-      r = verifyRootSelf(env, doc, gun, now, (k) => (pins.has(k.id) ? undefined : `root key ${k.id.slice(0, 12)} is not pinned`));
+      r = verifyRootSelf(env, doc, gun, now, (k) =>
+        pins.has(k.id) ? undefined : `root key ${k.id.slice(0, 12)} is not pinned`,
+      );
     } catch (err) {
-      throw invalid('notary root.json', `does not match the pinned root keys: ${err instanceof Error ? err.message : 'refused'}`, {
-        cause: err,
-        hint: 'The repository root is not signed by the root keys you pinned: another publisher, or a rotated root you have not trusted.',
-      });
+      throw invalid(
+        'notary root.json',
+        `does not match the pinned root keys: ${err instanceof Error ? err.message : 'refused'}`,
+        {
+          cause: err,
+          hint: 'The repository root is not signed by the root keys you pinned: another publisher, or a rotated root you have not trusted.',
+        },
+      );
     }
     return { env, doc, keyIds: r.keyIds, pinned: true };
   }
@@ -293,9 +308,13 @@ function establishRoot(input: VerifyNotaryTagInput): TrustedRoot {
   const pinEnv = parseEnvelope(pinnedRoot, 'pinned root.json');
   const pinDoc = parseRootDoc(pinEnv);
   if (doc.version < pinDoc.version) {
-    throw invalid('notary root.json', `version rolled back: expected at least the pinned version ${pinDoc.version}, got ${doc.version}`, {
-      hint: 'An older root than the one you pinned is being served (TUF rollback attack).',
-    });
+    throw invalid(
+      'notary root.json',
+      `version rolled back: expected at least the pinned version ${pinDoc.version}, got ${doc.version}`,
+      {
+        hint: 'An older root than the one you pinned is being served (TUF rollback attack).',
+      },
+    );
   }
   if (doc.version === pinDoc.version) {
     if (!env.canonicalSigned.equals(pinEnv.canonicalSigned)) {
@@ -308,7 +327,10 @@ function establishRoot(input: VerifyNotaryTagInput): TrustedRoot {
   }
   const steps = doc.version - pinDoc.version;
   if (steps > MAX_NOTARY_ROOT_ROTATIONS) {
-    throw invalid('notary root.json', `too many root rotations: expected at most ${MAX_NOTARY_ROOT_ROTATIONS}, got ${steps}`);
+    throw invalid(
+      'notary root.json',
+      `too many root rotations: expected at most ${MAX_NOTARY_ROOT_ROTATIONS}, got ${steps}`,
+    );
   }
   const byVersion = new Map<number, Envelope>();
   for (const [i, bytes] of (metadata.intermediateRoots ?? []).entries()) {
@@ -377,7 +399,13 @@ export function verifyNotaryTag(input: VerifyNotaryTagInput): NotaryTagVerificat
   verifyThreshold(tsEnv, root.doc.roles.timestamp, root.doc.keys, 'timestamp');
   const ts = parseTimestampDoc(tsEnv);
   checkRollback(tsEnv.subject, ts.version, trustedState.timestamp);
-  checkExpiry(tsEnv.subject, ts.expires, ts.expiresText, now, 'Stale timestamp metadata is how a freeze attack hides newer versions.');
+  checkExpiry(
+    tsEnv.subject,
+    ts.expires,
+    ts.expiresText,
+    now,
+    'Stale timestamp metadata is how a freeze attack hides newer versions.',
+  );
 
   // 3. Snapshot: the exact file the timestamp names.
   checkFileMeta(metadata.snapshot, ts.snapshot, 'notary snapshot.json', 'timestamp.json');
@@ -385,7 +413,10 @@ export function verifyNotaryTag(input: VerifyNotaryTagInput): NotaryTagVerificat
   verifyThreshold(snapEnv, root.doc.roles.snapshot, root.doc.keys, 'snapshot');
   const snap = parseSnapshotDoc(snapEnv);
   if (ts.snapshot.version !== undefined && ts.snapshot.version !== snap.version) {
-    throw invalid(snapEnv.subject, `version does not match timestamp.json: expected ${ts.snapshot.version}, got ${snap.version}`);
+    throw invalid(
+      snapEnv.subject,
+      `version does not match timestamp.json: expected ${ts.snapshot.version}, got ${snap.version}`,
+    );
   }
   checkRollback(snapEnv.subject, snap.version, trustedState.snapshot);
   checkExpiry(snapEnv.subject, snap.expires, snap.expiresText, now, 'The snapshot has expired.');
@@ -401,12 +432,17 @@ export function verifyNotaryTag(input: VerifyNotaryTagInput): NotaryTagVerificat
   const tgtSigners = verifyThreshold(tgtEnv, root.doc.roles.targets, root.doc.keys, 'targets');
   const targets = parseTargetsDoc(tgtEnv);
   if (targetsMeta.version !== undefined && targetsMeta.version !== targets.version) {
-    throw invalid(tgtEnv.subject, `version does not match snapshot.json: expected ${targetsMeta.version}, got ${targets.version}`);
+    throw invalid(
+      tgtEnv.subject,
+      `version does not match snapshot.json: expected ${targetsMeta.version}, got ${targets.version}`,
+    );
   }
   checkRollback(tgtEnv.subject, targets.version, trustedState.targets);
   checkExpiry(tgtEnv.subject, targets.expires, targets.expiresText, now, 'The targets metadata has expired.');
 
-  let expires = new Date(Math.min(root.doc.expires.getTime(), ts.expires.getTime(), snap.expires.getTime(), targets.expires.getTime()));
+  let expires = new Date(
+    Math.min(root.doc.expires.getTime(), ts.expires.getTime(), snap.expires.getTime(), targets.expires.getTime()),
+  );
   const delegationVersions: Record<string, number> = {};
 
   // 5. targets/releases, when delegated and listed in the snapshot (an unlisted file is not part of this
@@ -465,8 +501,12 @@ export function verifyNotaryTag(input: VerifyNotaryTagInput): NotaryTagVerificat
       { hint: 'A delegated signer may only sign the names its delegation permits (TUF §5.6.7).' },
     );
   }
-  throw missing(`notary ${gun}`, `tag ${shown(tag, 80)} is not signed: expected a target named ${shown(tag, 80)}, got none`, {
-    details: { gun, tag },
-    hint: 'The tag was never signed with docker trust / notary, or the signature was removed.',
-  });
+  throw missing(
+    `notary ${gun}`,
+    `tag ${shown(tag, 80)} is not signed: expected a target named ${shown(tag, 80)}, got none`,
+    {
+      details: { gun, tag },
+      hint: 'The tag was never signed with docker trust / notary, or the signature was removed.',
+    },
+  );
 }
