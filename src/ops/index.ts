@@ -10,4 +10,3 @@ export * from './export.js';
 export * from './load.js';
 export * from './notary.js';
 export * from './unpack.js';
-export * from './unpack.js';

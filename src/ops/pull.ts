@@ -106,7 +106,10 @@ export async function pullImage(
     for (const d of [manifest.config, ...manifest.layers]) {
       const seen = blobs.get(d.digest);
       if (seen !== undefined && seen.size !== d.size) {
-        throw new CustomsError('MANIFEST_INVALID', `${name}: blob ${d.digest} is declared with two sizes: ${seen.size} and ${d.size}`);
+        throw new CustomsError(
+          'MANIFEST_INVALID',
+          `${name}: blob ${d.digest} is declared with two sizes: ${seen.size} and ${d.size}`,
+        );
       }
       blobs.set(d.digest, d);
     }
@@ -153,7 +156,11 @@ export async function pullImage(
     for (const { descriptor, manifest } of plan.manifests) {
       if (!isImageConfig(manifest.config.mediaType)) continue;
       const configBytes = await store.readBlob(manifest.config.digest, MAX_CONFIG_BYTES);
-      parseImageConfig(configBytes, `${name}: config ${manifest.config.digest} of ${descriptor.digest}`, manifest.layers.length);
+      parseImageConfig(
+        configBytes,
+        `${name}: config ${manifest.config.digest} of ${descriptor.digest}`,
+        manifest.layers.length,
+      );
     }
 
     for (const doc of plan.documents) {
@@ -170,7 +177,10 @@ export async function pullImage(
 }
 
 function isImageConfig(mediaType: string): boolean {
-  return mediaType === 'application/vnd.oci.image.config.v1+json' || mediaType === 'application/vnd.docker.container.image.v1+json';
+  return (
+    mediaType === 'application/vnd.oci.image.config.v1+json' ||
+    mediaType === 'application/vnd.docker.container.image.v1+json'
+  );
 }
 
 /** The descriptor to tag: the top document, or the selected platform's manifest when an index was narrowed. */
@@ -201,19 +211,31 @@ async function planDocument(
       layers: doc.layers.length,
       size: doc.layers.reduce((n, l) => n + l.size, doc.config.size + descriptor.size),
     });
-    plan.documents.push({ descriptor: { mediaType: doc.mediaType, digest: descriptor.digest, size: descriptor.size }, bytes });
+    plan.documents.push({
+      descriptor: { mediaType: doc.mediaType, digest: descriptor.digest, size: descriptor.size },
+      bytes,
+    });
     return;
   }
   if (depth >= MAX_INDEX_DEPTH) {
-    throw new CustomsError('MANIFEST_INVALID', `${subject}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels are refused`);
+    throw new CustomsError(
+      'MANIFEST_INVALID',
+      `${subject}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels are refused`,
+    );
   }
-  const children = options.allPlatforms === true ? [...doc.manifests] : [selectPlatform(doc.manifests, options.platform ?? hostPlatform(), subject)];
+  const children =
+    options.allPlatforms === true
+      ? [...doc.manifests]
+      : [selectPlatform(doc.manifests, options.platform ?? hostPlatform(), subject)];
   for (const child of children) {
     const fetched = await source.manifest({ ...ref, digest: child.digest }, child, options.signal);
     await planDocument(source, ref, child, fetched.bytes, fetched.contentType, plan, options, depth + 1);
   }
   if (options.allPlatforms === true) {
-    plan.documents.push({ descriptor: { mediaType: doc.mediaType, digest: descriptor.digest, size: descriptor.size }, bytes });
+    plan.documents.push({
+      descriptor: { mediaType: doc.mediaType, digest: descriptor.digest, size: descriptor.size },
+      bytes,
+    });
   }
 }
 
@@ -249,7 +271,10 @@ export async function pull(ctx: Context, untrustedName: string, options: PullOpt
   // Policy before any connection: no policy file (7), a look-alike name (3), a rejecting scope (7).
   const policy = await policyFor(ctx, options.signal);
   const set = preflight(policy, ref, ctx.registriesConf);
-  const registriesD = set === undefined || signatureChecks(set).length === 0 ? EMPTY_REGISTRIES_D : await registriesDFor(ctx, options.signal);
+  const registriesD =
+    set === undefined || signatureChecks(set).length === 0
+      ? EMPTY_REGISTRIES_D
+      : await registriesDFor(ctx, options.signal);
   const location = rewriteToLocation(ctx.registriesConf, ref);
   const fetchRef: Reference = { ...ref, registry: location.registry, repository: location.repository };
   const store = await openStore(ctx.storeDir, { create: true });
@@ -264,11 +289,21 @@ export async function pull(ctx: Context, untrustedName: string, options: PullOpt
         set === undefined
           ? undefined
           : async (resolved, signal) => {
-              decision = await checkSignatures({ client, set, ref, fetchRef, manifestDigest: resolved.digest, registriesD, signal });
+              decision = await checkSignatures({
+                client,
+                set,
+                ref,
+                fetchRef,
+                manifestDigest: resolved.digest,
+                registriesD,
+                signal,
+              });
               if (!decision.allowed) throw decisionError(decision);
             },
     });
-    return decision === undefined ? result : { ...result, policy: { scope: decision.scope, reasons: decision.reasons } };
+    return decision === undefined
+      ? result
+      : { ...result, policy: { scope: decision.scope, reasons: decision.reasons } };
   } finally {
     await client.close();
   }
@@ -279,7 +314,8 @@ export function registryClientFor(ctx: Context): RegistryClient {
   return new RegistryClient({
     credentials: [...ctx.credentials],
     certsDirs: [...ctx.certsDirs],
-    insecureRegistries: (host: string) => findRegistryConfig(ctx.registriesConf, { registry: host, repository: '' })?.insecure === true,
+    insecureRegistries: (host: string) =>
+      findRegistryConfig(ctx.registriesConf, { registry: host, repository: '' })?.insecure === true,
     idleTimeoutMs: ctx.idleTimeoutMs,
     ...(ctx.onEvent === undefined ? {} : { onEvent: ctx.onEvent }),
   });

@@ -115,9 +115,17 @@ async function existingSignatures(
   const out: SignatureEntry[] = [];
   for (const layer of parseCosignSignatureManifest(m.bytes)) {
     const d = layer.layerDescriptor;
-    const payload = await readCapped(await client.fetch(pushRef, d, signal), MAX_COSIGN_PAYLOAD_BYTES, `payload ${d.digest}`, signal);
+    const payload = await readCapped(
+      await client.fetch(pushRef, d, signal),
+      MAX_COSIGN_PAYLOAD_BYTES,
+      `payload ${d.digest}`,
+      signal,
+    );
     if (sha256Digest(payload) !== d.digest) {
-      throw new CustomsError('DIGEST_MISMATCH', `signature payload ${d.digest}: digest mismatch; refusing to re-publish it`);
+      throw new CustomsError(
+        'DIGEST_MISMATCH',
+        `signature payload ${d.digest}: digest mismatch; refusing to re-publish it`,
+      );
     }
     const annotations = { ...(d.annotations ?? {}) };
     // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the builder re-adds it from signatureB64
@@ -138,7 +146,11 @@ function blobDescriptor(bytes: Buffer, mediaType: string): Descriptor {
  * manifest whose `subject` is the image and add it to the `sha256-<hex>` tag-schema index. Verifies the key
  * parses; does not verify anything about the image beyond it being in the store.
  */
-export async function signCosignImage(ctx: Context, untrustedName: string, options: CosignSignOptions): Promise<CosignSignResult> {
+export async function signCosignImage(
+  ctx: Context,
+  untrustedName: string,
+  options: CosignSignOptions,
+): Promise<CosignSignResult> {
   const { signal } = options;
   const image = await storedImage(ctx, untrustedName);
   const key = readCosignPrivateKey(options.keyPem, options.password);
@@ -162,7 +174,13 @@ export async function signCosignImage(ctx: Context, untrustedName: string, optio
     for (const e of entries) {
       await client.putBlob(image.pushRef, blobDescriptor(e.payload, 'application/octet-stream'), e.payload, signal);
     }
-    const signatureManifest = await client.putManifest(image.pushRef, tag, sigImage.manifest, MediaTypes.ociManifest, signal);
+    const signatureManifest = await client.putManifest(
+      image.pushRef,
+      tag,
+      sigImage.manifest,
+      MediaTypes.ociManifest,
+      signal,
+    );
     let referrer: Digest | undefined;
     if (options.referrers === true) {
       referrer = await pushReferrer(client, image, payload, signatureB64, signal);
@@ -194,8 +212,15 @@ async function pushReferrer(
 ): Promise<Digest> {
   const empty = Buffer.from('{}');
   const config = blobDescriptor(empty, MediaTypes.ociEmpty);
-  const layer = { ...blobDescriptor(payload, 'application/vnd.dev.cosign.simplesigning.v1+json'), annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signatureB64 } };
-  const subject = { mediaType: image.descriptor.mediaType, digest: image.descriptor.digest, size: image.descriptor.size };
+  const layer = {
+    ...blobDescriptor(payload, 'application/vnd.dev.cosign.simplesigning.v1+json'),
+    annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signatureB64 },
+  };
+  const subject = {
+    mediaType: image.descriptor.mediaType,
+    digest: image.descriptor.digest,
+    size: image.descriptor.size,
+  };
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -208,17 +233,31 @@ async function pushReferrer(
   );
   await client.putBlob(image.pushRef, config, empty, signal);
   await client.putBlob(image.pushRef, blobDescriptor(payload, layer.mediaType), payload, signal);
-  const digest = await client.putManifest(image.pushRef, sha256Digest(manifest), manifest, MediaTypes.ociManifest, signal);
+  const digest = await client.putManifest(
+    image.pushRef,
+    sha256Digest(manifest),
+    manifest,
+    MediaTypes.ociManifest,
+    signal,
+  );
   if ((await client.referrers(image.pushRef, image.descriptor.digest, signal)) === undefined) {
     const fallbackTag = `${digestAlgorithm(image.descriptor.digest)}-${digestHex(image.descriptor.digest)}`;
     const existing = await client.manifestIfPresent({ ...image.pushRef, tag: fallbackTag }, undefined, signal);
     let manifests: Descriptor[] = [];
     if (existing !== undefined) {
-      const doc = parseManifest(existing.bytes, { contentType: existing.contentType, subject: `referrers tag ${fallbackTag}` });
+      const doc = parseManifest(existing.bytes, {
+        contentType: existing.contentType,
+        subject: `referrers tag ${fallbackTag}`,
+      });
       if (doc.kind === 'index') manifests = [...doc.manifests];
     }
     if (!manifests.some((m) => m.digest === digest)) {
-      manifests.push({ mediaType: MediaTypes.ociManifest, digest, size: manifest.length, artifactType: COSIGN_SIGNATURE_ARTIFACT_TYPE });
+      manifests.push({
+        mediaType: MediaTypes.ociManifest,
+        digest,
+        size: manifest.length,
+        artifactType: COSIGN_SIGNATURE_ARTIFACT_TYPE,
+      });
     }
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests }));
     await client.putManifest(image.pushRef, fallbackTag, index, MediaTypes.ociIndex, signal);
@@ -248,16 +287,33 @@ export async function exportGpgSecretKey(
   signal?: AbortSignal,
 ): Promise<string> {
   if (!/^(?:0x)?[0-9A-Fa-f]{16,40}$/.test(fingerprint)) {
-    throw new CustomsError('USAGE', `--gpg-key: expected a key fingerprint or long key id (hex), got ${JSON.stringify(fingerprint.slice(0, 60))}`);
+    throw new CustomsError(
+      'USAGE',
+      `--gpg-key: expected a key fingerprint or long key id (hex), got ${JSON.stringify(fingerprint.slice(0, 60))}`,
+    );
   }
-  const args = ['--batch', '--armor', '--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--export-secret-keys', fingerprint];
+  const args = [
+    '--batch',
+    '--armor',
+    '--pinentry-mode',
+    'loopback',
+    '--passphrase-fd',
+    '0',
+    '--export-secret-keys',
+    fingerprint,
+  ];
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string> = {};
     for (const k of ['PATH', 'HOME', 'GNUPGHOME']) {
       const v = env[k];
       if (v !== undefined) childEnv[k] = v;
     }
-    const child = spawn('gpg', args, { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'], timeout: GPG_EXPORT_TIMEOUT_MS, ...(signal === undefined ? {} : { signal }) });
+    const child = spawn('gpg', args, {
+      env: childEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: GPG_EXPORT_TIMEOUT_MS,
+      ...(signal === undefined ? {} : { signal }),
+    });
     const out: Buffer[] = [];
     let size = 0;
     let stderr = '';
@@ -269,15 +325,24 @@ export async function exportGpgSecretKey(
       if (stderr.length < 4096) stderr += b.toString('utf8');
     });
     child.on('error', (err) => {
-      reject(new CustomsError('USAGE', `gpg: cannot run: ${err.message}`, { cause: err, hint: 'Install gnupg or pass --gpg-key-file.' }));
+      reject(
+        new CustomsError('USAGE', `gpg: cannot run: ${err.message}`, {
+          cause: err,
+          hint: 'Install gnupg or pass --gpg-key-file.',
+        }),
+      );
     });
     child.on('close', (code) => {
       const text = Buffer.concat(out).toString('utf8');
       if (code !== 0 || size > MAX_GPG_EXPORT_BYTES || !text.includes('BEGIN PGP PRIVATE KEY BLOCK')) {
         reject(
-          new CustomsError('USAGE', `gpg --export-secret-keys ${fingerprint}: expected an armored secret key, got exit ${String(code)}: ${stderr.trim().slice(0, 300)}`, {
-            hint: 'Check the fingerprint (gpg --list-secret-keys) and $GNUPGHOME.',
-          }),
+          new CustomsError(
+            'USAGE',
+            `gpg --export-secret-keys ${fingerprint}: expected an armored secret key, got exit ${String(code)}: ${stderr.trim().slice(0, 300)}`,
+            {
+              hint: 'Check the fingerprint (gpg --list-secret-keys) and $GNUPGHOME.',
+            },
+          ),
         );
         return;
       }
@@ -293,7 +358,11 @@ export async function exportGpgSecretKey(
  * registries.d `lookaside-staging` (else `lookaside`) location for the name, which must be a `file://` URL —
  * what `skopeo copy --sign-by` does. Nothing is sent to the registry.
  */
-export async function signGpgImage(ctx: Context, untrustedName: string, options: GpgSignOptions): Promise<GpgSignResult> {
+export async function signGpgImage(
+  ctx: Context,
+  untrustedName: string,
+  options: GpgSignOptions,
+): Promise<GpgSignResult> {
   const image = await storedImage(ctx, untrustedName);
   const registriesD = await registriesDFor(ctx, options.signal);
   const write = lookasideFor(registriesD, image.ref).write;
@@ -301,12 +370,15 @@ export async function signGpgImage(ctx: Context, untrustedName: string, options:
     throw new CustomsError(
       'USAGE',
       `sign ${image.name}: no lookaside-staging directory: expected a file:// lookaside-staging in registries.d for this name, got ${write === undefined ? 'none' : JSON.stringify(write)}`,
-      { hint: 'Add e.g. `docker: {REGISTRY: {lookaside-staging: file:///var/lib/containers/sigstore}}` to a registries.d/*.yaml file.' },
+      {
+        hint: 'Add e.g. `docker: {REGISTRY: {lookaside-staging: file:///var/lib/containers/sigstore}}` to a registries.d/*.yaml file.',
+      },
     );
   }
   let armored = options.privateKeyArmored;
   if (armored === undefined) {
-    if (options.fingerprint === undefined) throw new CustomsError('USAGE', 'sign: expected --gpg-key FPR or --gpg-key-file FILE');
+    if (options.fingerprint === undefined)
+      throw new CustomsError('USAGE', 'sign: expected --gpg-key FPR or --gpg-key-file FILE');
     armored = await exportGpgSecretKey(ctx.env, options.fingerprint, options.passphrase, options.signal);
   }
   const digest = image.descriptor.digest;
@@ -327,7 +399,10 @@ export async function signGpgImage(ctx: Context, untrustedName: string, options:
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  throw new CustomsError('USAGE', `sign ${image.name}: lookaside already holds ${MAX_LOOKASIDE_SIGNATURES} signatures for ${digest}`);
+  throw new CustomsError(
+    'USAGE',
+    `sign ${image.name}: lookaside already holds ${MAX_LOOKASIDE_SIGNATURES} signatures for ${digest}`,
+  );
 }
 
 export interface GeneratedKeyFiles {
@@ -357,7 +432,9 @@ export async function generateKeyFiles(prefix: string, password?: string): Promi
     try {
       const fh = await open(p, constants.O_RDONLY);
       await fh.close();
-      throw new CustomsError('USAGE', `generate-key: ${p}: already exists`, { hint: 'Choose another --output-key-prefix or move the file away.' });
+      throw new CustomsError('USAGE', `generate-key: ${p}: already exists`, {
+        hint: 'Choose another --output-key-prefix or move the file away.',
+      });
     } catch (err) {
       if (isCustomsError(err)) throw err;
     }

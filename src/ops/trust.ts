@@ -45,12 +45,19 @@ async function readInput(path: string, what: string): Promise<Buffer> {
     return await readFile(path);
   } catch (err) {
     if (isCustomsError(err)) throw err;
-    throw new CustomsError('USAGE', `${what} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw new CustomsError(
+      'USAGE',
+      `${what} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: err },
+    );
   }
 }
 
 function pem(label: string, der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -58,9 +65,14 @@ function pem(label: string, der: Buffer): string {
  * The Fulcio CA certificate and Rekor public key of a sigstore `trusted_root.json`, as PEM: the last
  * certificate of the first certificate authority's chain (the root) and the first transparency log's key.
  */
-export function keylessMaterialFromTrustedRoot(untrustedJson: Uint8Array): { fulcioCaPem: string; rekorPublicKeyPem: string } {
+export function keylessMaterialFromTrustedRoot(untrustedJson: Uint8Array): {
+  fulcioCaPem: string;
+  rekorPublicKeyPem: string;
+} {
   const fail = (what: string): CustomsError =>
-    new CustomsError('USAGE', `--trusted-root: ${what}`, { hint: 'Give a sigstore trusted_root.json (cosign trusted-root create, or the TUF target).' });
+    new CustomsError('USAGE', `--trusted-root: ${what}`, {
+      hint: 'Give a sigstore trusted_root.json (cosign trusted-root create, or the TUF target).',
+    });
   const doc = parseStrictJsonBytes(untrustedJson, '--trusted-root');
   if (!isJsonObject(doc)) throw fail('expected a JSON object');
   const cas = doc['certificateAuthorities'];
@@ -69,7 +81,8 @@ export function keylessMaterialFromTrustedRoot(untrustedJson: Uint8Array): { ful
   if (!Array.isArray(tlogs) || tlogs.length === 0) throw fail('expected tlogs, got none');
   const ca: unknown = cas[0];
   const chain = isJsonObject(ca) && isJsonObject(ca['certChain']) ? ca['certChain']['certificates'] : undefined;
-  if (!Array.isArray(chain) || chain.length === 0) throw fail('certificateAuthorities[0].certChain: expected certificates');
+  if (!Array.isArray(chain) || chain.length === 0)
+    throw fail('certificateAuthorities[0].certChain: expected certificates');
   const last: unknown = chain[chain.length - 1];
   const raw = isJsonObject(last) ? last['rawBytes'] : undefined;
   if (typeof raw !== 'string') throw fail('certificate rawBytes: expected base64');
@@ -84,7 +97,10 @@ export function keylessMaterialFromTrustedRoot(untrustedJson: Uint8Array): { ful
   if (typeof keyRaw !== 'string') throw fail('tlogs[0].publicKey.rawBytes: expected base64');
   let keyDer: Buffer;
   try {
-    keyDer = createPublicKey({ key: Buffer.from(keyRaw, 'base64'), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
+    keyDer = createPublicKey({ key: Buffer.from(keyRaw, 'base64'), format: 'der', type: 'spki' }).export({
+      type: 'spki',
+      format: 'der',
+    });
   } catch (err) {
     throw new CustomsError('USAGE', '--trusted-root: Rekor public key does not parse', { cause: err });
   }
@@ -107,7 +123,11 @@ async function trustKeyOf(input: TrustKeyInput): Promise<TrustKey> {
 }
 
 /** `customs trust add SCOPE …`: copy the key into the keys dir and require it for SCOPE. Returns the scope's entry. */
-export async function trustAdd(ctx: Context, scope: string, input: TrustKeyInput): Promise<{ policyPath: string; entry: TrustEntry | undefined }> {
+export async function trustAdd(
+  ctx: Context,
+  scope: string,
+  input: TrustKeyInput,
+): Promise<{ policyPath: string; entry: TrustEntry | undefined }> {
   const policyPath = writablePolicyPath(ctx);
   const policy = await addTrust(policyPath, keysDir(ctx), scope, await trustKeyOf(input));
   return { policyPath, entry: listTrust(policy).find((e) => e.scope === scope) };

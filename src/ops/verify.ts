@@ -168,9 +168,13 @@ export function clearDecisionCache(): void {
 function decisionCacheKey(input: CheckInput, keys: readonly LoadedKeys[]): string {
   const h = createHash('sha256');
   h.update(input.manifestDigest).update('\0').update(formatReference(input.ref)).update('\0');
-  h.update(JSON.stringify(input.set, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
+  h.update(
+    JSON.stringify(input.set, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)),
+  );
   for (const k of keys) for (const b of k.raw) h.update('\0').update(b);
-  h.update('\0').update(input.lookasideOverride ?? '').update(String(input.offline === true));
+  h.update('\0')
+    .update(input.lookasideOverride ?? '')
+    .update(String(input.offline === true));
   return h.digest('hex');
 }
 
@@ -225,13 +229,13 @@ async function loadCheckKeys(checks: readonly SignatureCheck[], signal?: AbortSi
       if (r.keys.kind === 'fulcio') {
         out.push({
           raw: [],
-          problem:
-            'keyless sigstoreSigned (fulcio) for registry signatures is not implemented; refused (fail closed)',
+          problem: 'keyless sigstoreSigned (fulcio) for registry signatures is not implemented; refused (fail closed)',
         });
       } else if (r.rekorPublicKeys !== undefined) {
         out.push({
           raw: await keySourceBytes(r.keys, signal),
-          problem: 'sigstoreSigned with rekorPublicKey requires a Rekor SET, which customs does not verify yet; refused',
+          problem:
+            'sigstoreSigned with rekorPublicKey requires a Rekor SET, which customs does not verify yet; refused',
         });
       } else {
         out.push({ raw: await keySourceBytes(r.keys, signal) });
@@ -348,8 +352,16 @@ async function fetchCosignSignatures(
     if (d.artifactType !== COSIGN_SIGNATURE_ARTIFACT_TYPE) continue;
     const source = `referrer ${d.digest}`;
     try {
-      const m = await client.manifest({ registry: fetchRef.registry, repository: fetchRef.repository, digest: d.digest }, d, signal);
-      const doc = parseManifest(m.bytes, { contentType: m.contentType, descriptorMediaType: d.mediaType, subject: source });
+      const m = await client.manifest(
+        { registry: fetchRef.registry, repository: fetchRef.repository, digest: d.digest },
+        d,
+        signal,
+      );
+      const doc = parseManifest(m.bytes, {
+        contentType: m.contentType,
+        descriptorMediaType: d.mediaType,
+        subject: source,
+      });
       // The fallback index is an ordinary tag anyone with push access can rewrite: the referrer must say itself
       // which manifest it refers to.
       if (doc.subject?.digest !== digest) {
@@ -388,7 +400,12 @@ async function readLookasideFile(url: URL, signal?: AbortSignal): Promise<Buffer
     if (!(await fh.stat()).isFile()) {
       throw new CustomsError('SIGNATURE_INVALID', `lookaside ${path}: expected a regular file`);
     }
-    return await readCapped(fh.createReadStream({ autoClose: false }), MAX_LOOKASIDE_SIGNATURE_BYTES, `lookaside ${path}`, signal);
+    return await readCapped(
+      fh.createReadStream({ autoClose: false }),
+      MAX_LOOKASIDE_SIGNATURE_BYTES,
+      `lookaside ${path}`,
+      signal,
+    );
   } finally {
     await fh.close();
   }
@@ -406,7 +423,8 @@ async function fetchGpgSignatures(
       let bytes: Buffer | undefined;
       try {
         if (url.protocol === 'file:') bytes = await readLookasideFile(url, input.signal);
-        else if (input.client !== undefined) bytes = await input.client.fetchUrl(url, MAX_LOOKASIDE_SIGNATURE_BYTES, input.signal);
+        else if (input.client !== undefined)
+          bytes = await input.client.fetchUrl(url, MAX_LOOKASIDE_SIGNATURE_BYTES, input.signal);
       } catch (err) {
         if (!isSignatureSourceError(err)) throw err;
         out.problems.push(`lookaside signature-${n}: ${err.message}`);
@@ -434,7 +452,10 @@ async function fetchGpgSignatures(
  * such requirement gets a failure fact, so it denies (exit 6) rather than passing unchecked.
  */
 function collectNotaryFacts(check: SignatureCheck): SignatureFailure {
-  return { ...indexesOf(check), reason: 'customsNotarySigned: Notary verification is not wired into pull yet; refused' };
+  return {
+    ...indexesOf(check),
+    reason: 'customsNotarySigned: Notary verification is not wired into pull yet; refused',
+  };
 }
 
 function indexesOf(check: SignatureCheck): { requirementIndex: number; subIndex?: number } {
@@ -540,7 +561,6 @@ async function collectFacts(
   return { manifestDigest, verified, failures };
 }
 
-
 // ---- verbs: customs verify ----
 
 export interface VerifyImageOptions {
@@ -563,7 +583,11 @@ export interface VerifyImageResult {
  * read only from `signaturesFrom`. Throws the decision's error when denied (6 or 7), LOOKALIKE_NAME (3),
  * IMAGE_NOT_IN_STORE (9). With `--insecure-policy` nothing is checked and the result says so.
  */
-export async function verifyImage(ctx: Context, untrustedName: string, options: VerifyImageOptions = {}): Promise<VerifyImageResult> {
+export async function verifyImage(
+  ctx: Context,
+  untrustedName: string,
+  options: VerifyImageOptions = {},
+): Promise<VerifyImageResult> {
   const { signal } = options;
   const store = await openExistingStore(ctx);
   const { name, descriptor } = await resolveLocal(store, untrustedName);
@@ -571,7 +595,13 @@ export async function verifyImage(ctx: Context, untrustedName: string, options: 
   const policy = await policyFor(ctx, signal);
   const set = preflight(policy, ref, ctx.registriesConf);
   if (set === undefined) {
-    return { name, digest: descriptor.digest, allowed: true, scope: '', reasons: ['--insecure-policy: nothing was checked'] };
+    return {
+      name,
+      digest: descriptor.digest,
+      allowed: true,
+      scope: '',
+      reasons: ['--insecure-policy: nothing was checked'],
+    };
   }
   const location = rewriteToLocation(ctx.registriesConf, ref);
   const fetchRef: Reference = { registry: location.registry, repository: location.repository };
@@ -625,7 +655,11 @@ export async function verifyChecksums(input: {
     try {
       return await readFile(path);
     } catch (err) {
-      throw new CustomsError('USAGE', `${what} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+      throw new CustomsError(
+        'USAGE',
+        `${what} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        { cause: err },
+      );
     }
   };
   const sums = await readArg(input.sums, '--checksums');
@@ -635,7 +669,11 @@ export async function verifyChecksums(input: {
   try {
     digestHexOfFile = await sha256File(input.file, input.signal);
   } catch (err) {
-    throw new CustomsError('USAGE', `${JSON.stringify(input.file)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw new CustomsError(
+      'USAGE',
+      `${JSON.stringify(input.file)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: err },
+    );
   }
   const v = await verifyChecksumFile({
     sums,
@@ -659,13 +697,22 @@ export async function verifyBlobFile(input: {
   certificateIdentity?: string | undefined;
   certificateIssuer?: string | undefined;
   signal?: AbortSignal | undefined;
-}): Promise<{ file: string; keyId: string; artifactDigest: string; identity?: { subjectAlternativeName: string; issuer: string } }> {
+}): Promise<{
+  file: string;
+  keyId: string;
+  artifactDigest: string;
+  identity?: { subjectAlternativeName: string; issuer: string };
+}> {
   const readJson = async (path: string, what: string): Promise<unknown> => {
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
     } catch (err) {
-      throw new CustomsError('USAGE', `${what} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+      throw new CustomsError(
+        'USAGE',
+        `${what} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        { cause: err },
+      );
     }
     if (bytes.length > MAX_BUNDLE_BYTES * 4) throw new CustomsError('SIGNATURE_INVALID', `${what}: too large`);
     try {
@@ -679,21 +726,37 @@ export async function verifyBlobFile(input: {
   let policy: { publicKeyPem?: string; certificateIdentity?: string; certificateIssuer?: string };
   if (input.key !== undefined) {
     if (input.certificateIdentity !== undefined || input.certificateIssuer !== undefined) {
-      throw new CustomsError('USAGE', 'verify-blob: expected --key or --certificate-identity/--certificate-oidc-issuer, got both');
+      throw new CustomsError(
+        'USAGE',
+        'verify-blob: expected --key or --certificate-identity/--certificate-oidc-issuer, got both',
+      );
     }
     policy = { publicKeyPem: (await readFile(input.key)).toString('utf8') };
   } else {
     if (input.certificateIdentity === undefined || input.certificateIssuer === undefined) {
-      throw new CustomsError('USAGE', 'verify-blob: expected --key, or both --certificate-identity and --certificate-oidc-issuer');
+      throw new CustomsError(
+        'USAGE',
+        'verify-blob: expected --key, or both --certificate-identity and --certificate-oidc-issuer',
+      );
     }
     policy = { certificateIdentity: input.certificateIdentity, certificateIssuer: input.certificateIssuer };
   }
   let v;
   try {
-    v = await verifyBlob({ path: input.file, bundle, trustedRoot, policy, ...(input.signal === undefined ? {} : { signal: input.signal }) });
+    v = await verifyBlob({
+      path: input.file,
+      bundle,
+      trustedRoot,
+      policy,
+      ...(input.signal === undefined ? {} : { signal: input.signal }),
+    });
   } catch (err) {
     if (isCustomsError(err)) throw err;
-    throw new CustomsError('USAGE', `${JSON.stringify(input.file)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`, { cause: err });
+    throw new CustomsError(
+      'USAGE',
+      `${JSON.stringify(input.file)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`,
+      { cause: err },
+    );
   }
   return {
     file: input.file,

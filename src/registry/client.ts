@@ -536,14 +536,10 @@ export class RegistryClient implements Source {
       );
       await discardBody(head.body);
       if (head.status === 200) return;
-      const start = await this.#request(
-        ctx,
-        `/v2/${ref.repository}/blobs/uploads/`,
-        {},
-        `upload ${subject}`,
-        signal,
-        { method: 'POST', body: Buffer.alloc(0) },
-      );
+      const start = await this.#request(ctx, `/v2/${ref.repository}/blobs/uploads/`, {}, `upload ${subject}`, signal, {
+        method: 'POST',
+        body: Buffer.alloc(0),
+      });
       await this.#checkStatus(ctx, start, [202], `${subject}: start upload`, signal);
       const origin = await this.#transport.origin(ctx.host, signal);
       const untrustedLocation = singleHeader(start.headers, 'location', subject);
@@ -947,7 +943,13 @@ export class RegistryClient implements Source {
 
 function assertPushable(bytes: Buffer, desc: Descriptor, subject: string): void {
   if (bytes.length > MAX_PUSH_BYTES) {
-    throw mismatch('TOO_LARGE', subject, 'blob too large to push from memory', `at most ${MAX_PUSH_BYTES} bytes`, bytes.length);
+    throw mismatch(
+      'TOO_LARGE',
+      subject,
+      'blob too large to push from memory',
+      `at most ${MAX_PUSH_BYTES} bytes`,
+      bytes.length,
+    );
   }
   if (bytes.length !== desc.size) throw mismatch('SIZE_MISMATCH', subject, 'blob size', desc.size, bytes.length);
   const algorithm = digestAlgorithm(desc.digest);

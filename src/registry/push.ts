@@ -87,7 +87,9 @@ export function parseExtensionSignatures(untrustedBytes: Uint8Array, subject: st
     }
     const bytes = Buffer.from(content, 'base64');
     if (bytes.length > MAX_EXTENSION_SIGNATURE_BYTES) {
-      throw fail(`signatures[${i}]: too large: expected at most ${MAX_EXTENSION_SIGNATURE_BYTES} bytes, got ${bytes.length}`);
+      throw fail(
+        `signatures[${i}]: too large: expected at most ${MAX_EXTENSION_SIGNATURE_BYTES} bytes, got ${bytes.length}`,
+      );
     }
     out.push(bytes);
   }

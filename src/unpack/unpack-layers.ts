@@ -20,10 +20,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CustomsError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { TEMP_PREFIX } from '../internal/atomic.js';
+import { sanitizeForDisplay } from '../internal/redact.js';
 import { MiB } from '../internal/units.js';
 import { layerCompression } from '../oci/index.js';
 import type { Digest } from '../ref/index.js';
@@ -58,6 +60,8 @@ export interface UnpackOptions {
 const MAX_WORKER_OUTPUT_BYTES = 32 * MiB;
 /** Worker stderr kept for diagnostics. */
 const MAX_WORKER_STDERR_BYTES = 8192;
+/** How long to wait for buffered worker output after it exited. */
+const OUTPUT_DRAIN_MS = 2000;
 const SIGXCPU = 24;
 const SIGXFSZ = 25;
 
@@ -232,7 +236,11 @@ async function runWorker(
 ): Promise<WorkerResult> {
   const [cmd, ...args] = argv as [string, ...string[]];
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
-  const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+  // 'exit', not 'close': if a kill lands while bwrap is still setting up, its pid-namespace init can outlive it
+  // (PR_SET_PDEATHSIG is not armed yet) and hold our stdout open forever. Output is drained with a deadline below.
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const stdoutEnded = once(child.stdout, 'end');
+  stdoutEnded.catch(() => undefined);
   exited.catch(() => undefined);
   const onAbort = (): void => {
     child.kill('SIGKILL');
@@ -260,7 +268,7 @@ async function runWorker(
       try {
         const m = parseMessage(line);
         messages.push(m);
-        if (m.t === 'error') child.kill('SIGKILL'); // stop early; stdin feeding ends with EPIPE
+        // On an error message the worker exits by itself; feeding stops at EPIPE.
       } catch (e) {
         protocolError ??= e as Error;
         child.kill('SIGKILL');
@@ -272,10 +280,13 @@ async function runWorker(
   try {
     await feed(child.stdin, blobs, signal);
   } catch (err) {
+    // Not killed: stdin is closed, so the worker sees its input end and exits on its own (see 'exit' above).
     feedError = err;
-    if (err instanceof CustomsError) child.kill('SIGKILL');
   }
   const [code, sig] = await exited;
+  await Promise.race([stdoutEnded, delay(OUTPUT_DRAIN_MS)]);
+  child.stdout.destroy();
+  child.stderr.destroy();
   signal?.removeEventListener('abort', onAbort);
   signal?.throwIfAborted();
 
@@ -294,7 +305,7 @@ async function runWorker(
   if (protocolError !== undefined || code !== 0) {
     throw new CustomsError(
       'INTERNAL',
-      `unpack worker failed: ${protocolError?.message ?? `exit ${String(code)} signal ${String(sig)}`}`,
+      `unpack worker failed: ${protocolError?.message ?? `exit ${String(code)} signal ${String(sig)}`}: ${sanitizeForDisplay(stderr.trim().split('\n').slice(-3).join(' | '), 300)}`,
       { details: { stderr: stderr.slice(-2000) } },
     );
   }

@@ -10,6 +10,10 @@ function send(m: WorkerMessage): void {
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.exit(code));
+}
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as WorkerJob;
   await extractLayers(job, process.stdin as AsyncIterable<Buffer>, send);
@@ -17,7 +21,7 @@ async function main(): Promise<void> {
 
 main().then(
   () => {
-    process.exitCode = 0;
+    exitAfterFlush(0);
   },
   (err: unknown) => {
     if (isCustomsError(err)) {
@@ -37,7 +41,7 @@ main().then(
         ...(e.code === undefined ? {} : { details: { errno: e.code } }),
       });
     }
-    process.exitCode = 3;
-    process.stdin.destroy();
+    // Exit explicitly: an abandoned decoder (zstd child, zlib stream) must not keep the worker alive.
+    exitAfterFlush(3);
   },
 );

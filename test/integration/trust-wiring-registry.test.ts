@@ -62,7 +62,10 @@ async function pullAndSign(sb: Sandbox, ref: string, prefix: string, extra: stri
   return join(sb.dir, `${prefix}.pub`);
 }
 
-async function registryManifest(repo: string, tagOrDigest: string): Promise<{ bytes: Buffer; type: string; digest: string }> {
+async function registryManifest(
+  repo: string,
+  tagOrDigest: string,
+): Promise<{ bytes: Buffer; type: string; digest: string }> {
   const res = await fetch(`${reg.url}/v2/${repo}/manifests/${tagOrDigest}`, {
     headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
   });
@@ -100,7 +103,11 @@ describe('customs sign and pull under a policy (cosign key-based)', () => {
     assert.equal((await sb.customs(['rm', busybox.reference])).code, 0);
     assert.equal((await sb.customs(['gc', '-q'])).code, 0);
     const before = await listing(sb.store);
-    const policy = await policyFile(sb, 'policy.json', sigstorePolicy(`${reg.host}/busybox`, join(sb.dir, 'other.pub')));
+    const policy = await policyFile(
+      sb,
+      'policy.json',
+      sigstorePolicy(`${reg.host}/busybox`, join(sb.dir, 'other.pub')),
+    );
     const r = await sb.customs(['pull', busybox.reference, '--policy', policy, '--json']);
     assert.equal(r.code, 6, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'SIGNATURE_INVALID');
@@ -115,7 +122,10 @@ describe('customs sign and pull under a policy (cosign key-based)', () => {
     assert.equal(gen.code, 0, gen.stderr);
     const policy = await policyFile(sb, 'policy.json', sigstorePolicy(`${reg.host}/busybox`, join(sb.dir, 'k.pub')));
     // A store with one image in it, so "unchanged" compares a real layout.
-    assert.equal((await sb.customs(['pull', image('busybox:latest-zstd').reference, '-q', '--insecure-policy'])).code, 0);
+    assert.equal(
+      (await sb.customs(['pull', image('busybox:latest-zstd').reference, '-q', '--insecure-policy'])).code,
+      0,
+    );
     const before = await listing(sb.store);
     const r = await sb.customs(['pull', image('busybox:latest-v2s2').reference, '--policy', policy, '--json']);
     assert.equal(r.code, 6, r.stderr);
@@ -161,7 +171,13 @@ describe('customs sign and pull under a policy (cosign key-based)', () => {
     const sb = await sandbox();
     const src = image('busybox:latest');
     const other = `${reg.host}/other:latest`;
-    await runOk('skopeo', ['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src.reference}`, `docker://${other}`]);
+    await runOk('skopeo', [
+      'copy',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${src.reference}`,
+      `docker://${other}`,
+    ]);
     // k1 signs `other`; policy: k1 for busybox only, k2 for other.
     const k1 = await pullAndSign(sb, other, 'k1');
     const gen = await sb.customs(['generate-key', '--output-key-prefix', join(sb.dir, 'k2')]);
@@ -171,7 +187,15 @@ describe('customs sign and pull under a policy (cosign key-based)', () => {
     assert.equal((await sb.customs(['policy', 'init', '--policy', policyPath])).code, 0);
     const a = await sb.customs(['trust', 'add', `${reg.host}/busybox`, '--cosign-key', k1, '--policy', policyPath]);
     assert.equal(a.code, 0, a.stderr);
-    const b = await sb.customs(['trust', 'add', `${reg.host}/other`, '--cosign-key', join(sb.dir, 'k2.pub'), '--policy', policyPath]);
+    const b = await sb.customs([
+      'trust',
+      'add',
+      `${reg.host}/other`,
+      '--cosign-key',
+      join(sb.dir, 'k2.pub'),
+      '--policy',
+      policyPath,
+    ]);
     assert.equal(b.code, 0, b.stderr);
     const list = await sb.customs(['trust', 'list', '--policy', policyPath]);
     assert.match(list.stdout, /other/);
@@ -265,7 +289,17 @@ describe('GPG simple signing interop with skopeo', () => {
     const target = `${reg.host}/busybox:gpg-skopeo`;
     await runOk(
       'skopeo',
-      ['--registries.d', regd, 'copy', '--src-tls-verify=false', '--dest-tls-verify=false', '--sign-by', gpg.fingerprint, `docker://${image('busybox:latest').reference}`, `docker://${target}`],
+      [
+        '--registries.d',
+        regd,
+        'copy',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        '--sign-by',
+        gpg.fingerprint,
+        `docker://${image('busybox:latest').reference}`,
+        `docker://${target}`,
+      ],
       { env: { ...process.env, GNUPGHOME: gpg.dir } },
     );
     const policy = await policyFile(sb, 'policy.json', signedByPolicy(keyFile));
@@ -283,10 +317,22 @@ describe('GPG simple signing interop with skopeo', () => {
     const { regd, keyFile } = await gpgSetup(sb);
     const ref = image('busybox:latest').reference;
     assert.equal((await sb.customs(['pull', ref, '-q', '--insecure-policy'])).code, 0);
-    const s = await sb.customs(['sign', ref, '--gpg-key', gpg.fingerprint, '--registries.d', regd], { env: { GNUPGHOME: gpg.dir } });
+    const s = await sb.customs(['sign', ref, '--gpg-key', gpg.fingerprint, '--registries.d', regd], {
+      env: { GNUPGHOME: gpg.dir },
+    });
     assert.equal(s.code, 0, s.stderr);
     const policy = await policyFile(sb, 'skopeo-policy.json', signedByPolicy(keyFile));
-    await runOk('skopeo', ['--policy', policy, '--registries.d', regd, 'copy', '--remove-signatures', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(sb.dir, 'layout')}:x`]);
+    await runOk('skopeo', [
+      '--policy',
+      policy,
+      '--registries.d',
+      regd,
+      'copy',
+      '--remove-signatures',
+      '--src-tls-verify=false',
+      `docker://${ref}`,
+      `oci:${join(sb.dir, 'layout')}:x`,
+    ]);
     const v = await sb.customs(['verify', ref, '--policy', policy, '--registries.d', regd]);
     assert.equal(v.code, 0, v.stderr);
   });
@@ -310,7 +356,14 @@ describe('offline verification', () => {
     await writeFile(archive, Buffer.alloc(4096, 7));
     const sums = await runOk('sha256sum', ['image.tar'], { cwd: sb.dir });
     await writeFile(join(sb.dir, 'SHA256SUMS'), sums.stdout);
-    gpg.gpg(['--clearsign', '--local-user', gpg.fingerprint, '--output', join(sb.dir, 'SHA256SUMS.asc'), join(sb.dir, 'SHA256SUMS')]);
+    gpg.gpg([
+      '--clearsign',
+      '--local-user',
+      gpg.fingerprint,
+      '--output',
+      join(sb.dir, 'SHA256SUMS.asc'),
+      join(sb.dir, 'SHA256SUMS'),
+    ]);
     const key = join(sb.dir, 'key.asc');
     await writeFile(key, gpg.publicKeyArmored());
     const ok = await sb.customs(['verify', '--checksums', join(sb.dir, 'SHA256SUMS.asc'), '--key', key, archive]);
@@ -324,15 +377,40 @@ describe('offline verification', () => {
     const sb = await sandbox();
     const world = keylessWorld({});
     const artifact = Buffer.from('hello customs\n');
-    const bundle = messageBundle({ artifact, log: world.log, integratedTime: world.signedAt, signer: world.signer, leaf: world.leaf });
+    const bundle = messageBundle({
+      artifact,
+      log: world.log,
+      integratedTime: world.signedAt,
+      signer: world.signer,
+      leaf: world.leaf,
+    });
     const file = join(sb.dir, 'blob.txt');
     await writeFile(file, artifact);
     await writeFile(join(sb.dir, 'bundle.json'), JSON.stringify(bundle));
     await writeFile(join(sb.dir, 'root.json'), JSON.stringify(world.root));
-    const args = ['verify-blob', file, '--bundle', join(sb.dir, 'bundle.json'), '--trusted-root', join(sb.dir, 'root.json')];
-    const ok = await sb.customs([...args, '--certificate-identity', 'signer@customs.test', '--certificate-oidc-issuer', 'https://issuer.customs.test']);
+    const args = [
+      'verify-blob',
+      file,
+      '--bundle',
+      join(sb.dir, 'bundle.json'),
+      '--trusted-root',
+      join(sb.dir, 'root.json'),
+    ];
+    const ok = await sb.customs([
+      ...args,
+      '--certificate-identity',
+      'signer@customs.test',
+      '--certificate-oidc-issuer',
+      'https://issuer.customs.test',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
-    const bad = await sb.customs([...args, '--certificate-identity', 'mallory@customs.test', '--certificate-oidc-issuer', 'https://issuer.customs.test']);
+    const bad = await sb.customs([
+      ...args,
+      '--certificate-identity',
+      'mallory@customs.test',
+      '--certificate-oidc-issuer',
+      'https://issuer.customs.test',
+    ]);
     assert.equal(bad.code, 6, bad.stderr);
     assert.ok((await readFile(file)).equals(artifact));
   });

@@ -8,7 +8,11 @@ async function readKeyArg(path: string, flag: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new CustomsError('USAGE', `${flag} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw new CustomsError(
+      'USAGE',
+      `${flag} ${JSON.stringify(path)}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: err },
+    );
   }
 }
 
@@ -85,6 +89,9 @@ set) and PREFIX.pub (give it to customs trust add --cosign-key). Never overwrite
     const prefix = stringFlag(values, 'output-key-prefix') ?? 'cosign';
     const pw = io.env['COSIGN_PASSWORD'];
     const r = await generateKeyFiles(prefix, pw === '' ? undefined : pw);
-    out.result(r, `wrote ${r.privateKeyPath}${r.encrypted ? ' (encrypted)' : ''} and ${r.publicKeyPath}\n  key ${r.keyId}\n`);
+    out.result(
+      r,
+      `wrote ${r.privateKeyPath}${r.encrypted ? ' (encrypted)' : ''} and ${r.publicKeyPath}\n  key ${r.keyId}\n`,
+    );
   },
 };

@@ -27,7 +27,7 @@ then valid for that scope and nothing else. Keys in one scope are ANDed: a secon
     if (verb === 'list') {
       if (args.length !== 1) throw usage('trust list: expected no arguments');
       const r = await trustList(ctx);
-      const lines = r.entries.flatMap((e) => [`${e.scope === '' ? '""' : e.scope}`, ...e.descriptions.map((d) => `  ${d}`)]);
+      const lines = r.entries.flatMap((e) => [e.scope === '' ? '""' : e.scope, ...e.descriptions.map((d) => `  ${d}`)]);
       out.result(r, `policy ${r.policyPath}\n${lines.map((l) => `${l}\n`).join('')}`, true);
       return;
     }
@@ -61,6 +61,9 @@ then valid for that scope and nothing else. Keys in one scope are ANDed: a secon
       throw usage('trust add: expected exactly one of --cosign-key, --gpg-key, --keyless, --notary-root');
     }
     const r = await trustAdd(ctx, scope, form);
-    out.result(r, `trusted for ${scope} (${r.policyPath}):\n${(r.entry?.descriptions ?? []).map((d) => `  ${d}\n`).join('')}`);
+    out.result(
+      r,
+      `trusted for ${scope} (${r.policyPath}):\n${(r.entry?.descriptions ?? []).map((d) => `  ${d}\n`).join('')}`,
+    );
   },
 };

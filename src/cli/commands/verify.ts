@@ -40,7 +40,10 @@ Exit 0 only when verified; 6 when a signature requirement is not met, 7 when the
     if (values.signature !== undefined || values.key !== undefined) {
       throw usage('verify: --signature and --key go with --checksums');
     }
-    const r = await verifyImage(ctx, target ?? '', { signaturesFrom: stringFlag(values, 'signatures-from'), signal: io.signal });
+    const r = await verifyImage(ctx, target ?? '', {
+      signaturesFrom: stringFlag(values, 'signatures-from'),
+      signal: io.signal,
+    });
     out.result(r, `verified ${r.name} ${r.digest}\n${r.reasons.map((x) => `  ${x}\n`).join('')}`, true);
   },
 };
@@ -76,6 +79,10 @@ validity at signing time and its exact identity and issuer. Exit 0 only when ver
       certificateIssuer: stringFlag(values, 'certificate-oidc-issuer'),
       signal: io.signal,
     });
-    out.result(r, `verified ${r.file} (${r.artifactDigest}) signed by ${r.identity?.subjectAlternativeName ?? r.keyId}\n`, true);
+    out.result(
+      r,
+      `verified ${r.file} (${r.artifactDigest}) signed by ${r.identity?.subjectAlternativeName ?? r.keyId}\n`,
+      true,
+    );
   },
 };

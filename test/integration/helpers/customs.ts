@@ -16,7 +16,10 @@ export interface Sandbox {
   readonly config: string;
   readonly store: string;
   readonly env: Record<string, string>;
-  customs(args: readonly string[], opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> }): Promise<RunResult>;
+  customs(
+    args: readonly string[],
+    opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> },
+  ): Promise<RunResult>;
 }
 
 export async function sandbox(): Promise<Sandbox> {
