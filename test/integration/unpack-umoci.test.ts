@@ -27,6 +27,22 @@ interface Report {
   report: { skipped: { kind: string; path: string }[]; changed: { kind: string; path: string }[]; omitted: number };
 }
 
+describe('customs unpack --layout reads a layout written by skopeo', () => {
+  test('skopeo copy → customs unpack --layout DIR --ref NAME DEST', async () => {
+    const img = images.find((i) => i.name === 'busybox:latest');
+    assert.ok(img);
+    const sb = await sandbox();
+    const layout = join(sb.dir, 'skopeo-layout');
+    await runOk('skopeo', ['copy', '--src-tls-verify=false', `docker://${img.reference}`, `oci:${layout}:latest`]);
+    const dest = join(sb.dir, 'rootfs');
+    const r = await sb.customs(['unpack', '--layout', layout, '--ref', 'latest', dest]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(describeTree(dest).has('bin/busybox'));
+    const again = await sb.customs(['unpack', '--layout', layout, '--ref', 'latest', dest]);
+    assert.equal(again.code, 2, 'a non-empty DEST is refused');
+  });
+});
+
 describe('customs unpack matches umoci unpack', () => {
   for (const name of ['busybox:latest', 'debian:bookworm']) {
     test(`${name}: same paths, types, modes, link targets and content`, { timeout: 600_000 }, async () => {
