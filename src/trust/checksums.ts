@@ -4,7 +4,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { openpgpModule } from './lazy-modules.js';
 import { CustomsError } from '../errors.js';
 import { KiB, MiB } from '../internal/units.js';
 import { invalid, missing, reasonOf, shown } from './failure.js';
@@ -71,13 +72,13 @@ async function verifiedText(
     }
     let message: openpgp.CleartextMessage;
     try {
-      message = await openpgp.readCleartextMessage({ cleartextMessage: sumsText });
+      message = await (await openpgpModule()).readCleartextMessage({ cleartextMessage: sumsText });
     } catch (err) {
       throw invalid(subject, `expected a clearsigned message, got: ${reasonOf(err)}`, { cause: err });
     }
     let result: openpgp.VerifyMessageResult<string>;
     try {
-      result = await openpgp.verify({ message, verificationKeys: keys });
+      result = await (await openpgpModule()).verify({ message, verificationKeys: keys });
     } catch (err) {
       throw invalid(subject, `expected a valid clearsigned message, got: ${reasonOf(err)}`, { cause: err });
     }
@@ -96,8 +97,8 @@ async function verifiedText(
   try {
     const asText = Buffer.from(signature).toString('latin1');
     sig = asText.includes('-----BEGIN PGP SIGNATURE-----')
-      ? await openpgp.readSignature({ armoredSignature: asText })
-      : await openpgp.readSignature({ binarySignature: new Uint8Array(signature) });
+      ? await (await openpgpModule()).readSignature({ armoredSignature: asText })
+      : await (await openpgpModule()).readSignature({ binarySignature: new Uint8Array(signature) });
   } catch (err) {
     throw invalid(subject, `expected an OpenPGP detached signature, got unreadable data: ${reasonOf(err)}`, {
       cause: err,
@@ -105,9 +106,9 @@ async function verifiedText(
   }
   let result: openpgp.VerifyMessageResult<Uint8Array>;
   try {
-    const message = await openpgp.createMessage({ binary: new Uint8Array(sums) });
+    const message = await (await openpgpModule()).createMessage({ binary: new Uint8Array(sums) });
     // openpgp's stream-generic overloads do not resolve under lib ES2023 without DOM; narrow at runtime instead.
-    const untypedResult: unknown = await openpgp.verify({
+    const untypedResult: unknown = await (await openpgpModule()).verify({
       message,
       signature: sig,
       verificationKeys: keys,

@@ -3,7 +3,8 @@
  * simple-signing payload of type `atomic container signature`, as `skopeo copy --sign-by` / `skopeo
  * standalone-sign` write to lookaside `signature-N` files.
  */
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { openpgpModule } from './lazy-modules.js';
 import { MiB } from '../internal/units.js';
 import type { Digest } from '../ref/index.js';
 import { invalid, missing, reasonOf } from './failure.js';
@@ -49,7 +50,7 @@ export async function verifyGpgSimpleSignature(input: {
   const keys = await readPublicKeys(input.publicKeys);
   let message: openpgp.Message<Uint8Array>;
   try {
-    message = await openpgp.readMessage({ binaryMessage: new Uint8Array(untrusted) });
+    message = await (await openpgpModule()).readMessage({ binaryMessage: new Uint8Array(untrusted) });
   } catch (err) {
     throw invalid(subject, `expected a binary OpenPGP signed message, got unreadable data: ${reasonOf(err)}`, {
       cause: err,
@@ -58,7 +59,7 @@ export async function verifyGpgSimpleSignature(input: {
   let result: openpgp.VerifyMessageResult<Uint8Array>;
   try {
     // openpgp's stream-generic overloads do not resolve under lib ES2023 without DOM; narrow at runtime instead.
-    const untypedResult: unknown = await openpgp.verify({ message, verificationKeys: keys, format: 'binary' });
+    const untypedResult: unknown = await (await openpgpModule()).verify({ message, verificationKeys: keys, format: 'binary' });
     result = untypedResult as openpgp.VerifyMessageResult<Uint8Array>;
     if (!(result.data instanceof Uint8Array)) throw new Error('unexpected streamed result');
   } catch (err) {
@@ -87,10 +88,10 @@ export async function signGpgSimple(input: {
   const subject = 'GPG signing key';
   let privateKey: openpgp.PrivateKey;
   try {
-    privateKey = await openpgp.readPrivateKey({ armoredKey: input.privateKeyArmored });
+    privateKey = await (await openpgpModule()).readPrivateKey({ armoredKey: input.privateKeyArmored });
     if (!privateKey.isDecrypted()) {
       if (input.passphrase === undefined) throw new Error('the key is encrypted and no passphrase was given');
-      privateKey = await openpgp.decryptKey({ privateKey, passphrase: input.passphrase });
+      privateKey = await (await openpgpModule()).decryptKey({ privateKey, passphrase: input.passphrase });
     }
   } catch (err) {
     throw invalid(subject, `expected a usable armored OpenPGP private key: ${reasonOf(err)}`, { cause: err });
@@ -104,8 +105,8 @@ export async function signGpgSimple(input: {
       timestamp: input.timestamp ?? Math.floor(Date.now() / 1000),
     },
   });
-  const message = await openpgp.createMessage({ binary: new Uint8Array(payload) });
-  const signed: unknown = await openpgp.sign({ message, signingKeys: privateKey, format: 'binary' });
-  if (!(signed instanceof Uint8Array)) throw new Error('openpgp.sign: expected bytes for a non-streamed message');
+  const message = await (await openpgpModule()).createMessage({ binary: new Uint8Array(payload) });
+  const signed: unknown = await (await openpgpModule()).sign({ message, signingKeys: privateKey, format: 'binary' });
+  if (!(signed instanceof Uint8Array)) throw new Error('(await openpgpModule()).sign: expected bytes for a non-streamed message');
   return Buffer.from(signed);
 }

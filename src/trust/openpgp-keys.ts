@@ -3,7 +3,8 @@
  * Keyrings are read from armored (one or more `BEGIN PGP PUBLIC KEY BLOCK` blocks) or binary bytes; a
  * signature counts only when it verifies under a key from the given keyring — never one carried by the message.
  */
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { openpgpModule } from './lazy-modules.js';
 import { MiB } from '../internal/units.js';
 import { invalid, reasonOf } from './failure.js';
 
@@ -28,11 +29,11 @@ export async function readPublicKeys(
       if (blocks.length === 0) throw new Error('no PUBLIC KEY BLOCK');
       const keys: openpgp.PublicKey[] = [];
       for (const armoredKeys of blocks) {
-        for (const key of await openpgp.readKeys({ armoredKeys })) keys.push(key.toPublic());
+        for (const key of await (await openpgpModule()).readKeys({ armoredKeys })) keys.push(key.toPublic());
       }
       return keys;
     }
-    return (await openpgp.readKeys({ binaryKeys: new Uint8Array(bytes) })).map((key) => key.toPublic());
+    return (await (await openpgpModule()).readKeys({ binaryKeys: new Uint8Array(bytes) })).map((key) => key.toPublic());
   } catch (err) {
     throw invalid(subject, `expected OpenPGP public keys, got unreadable data: ${reasonOf(err)}`, { cause: err });
   }
