@@ -6,7 +6,7 @@
  * usage: node dist/bench/unpack.js [--runs N] [--scale S] [--images debian,synth]
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
       };
       for (let i = 0; i < RUNS; i++) {
         const d = join(work, `run-${i}`);
+        await mkdir(d, { recursive: true });
         s.customs.push(
           await timed(process.execPath, [CLI, 'unpack', img.reference, join(d, 'c'), '--store', store, '-q'], env),
         );

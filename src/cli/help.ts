@@ -17,8 +17,13 @@ Commands:
   verify-blob F verify a sigstore bundle over a file offline, as cosign verify-blob
   sign REF      sign a stored image (cosign key pushed to the registry, or GPG to the lookaside)
   generate-key  write a cosign-compatible key pair
-  trust         trust add SCOPE --cosign-key K | --gpg-key K | --keyless I S | --notary-root R; list; rm
+  trust         trust add SCOPE --cosign-key K | --gpg-key K | --keyless I S | --notary-root R [--notary-server U];
+                list; rm
   policy        policy init (reject by default); policy show [REF]
+  unpack REF D  extract a stored image's root filesystem into directory D, never outside it
+  export REF    write a stored image to a file (-o FILE --format docker-archive|oci-archive)
+  load -i FILE  import a docker-archive or oci-archive into the store
+  notary        notary verify: a tag's digest from Notary v1 / Docker Content Trust metadata (dir or server)
 
 Global options:
   --store DIR   image store (default: $CUSTOMS_STORE or ~/.local/share/customs/store)

@@ -36,6 +36,7 @@ import {
   generateKeyPair,
   parseCosignSignatureManifest,
   publicKeyId,
+  encryptCosignPrivateKey,
   readCosignPrivateKey,
   signCosign,
   signGpgSimple,
@@ -414,18 +415,14 @@ export interface GeneratedKeyFiles {
 
 /**
  * Write a new ECDSA P-256 pair as `<prefix>.key` (mode 0600, never overwriting) and `<prefix>.pub`. With a
- * password the private key is PKCS#8 encrypted with AES-256-CBC (`ENCRYPTED PRIVATE KEY`), which customs and
- * OpenSSL read; cosign's own scrypt+secretbox format is not written (src/trust has no secretbox sealer).
+ * password the private key is written in cosign's own format (`ENCRYPTED SIGSTORE PRIVATE KEY`: scrypt +
+ * NaCl secretbox over PKCS#8), which `cosign sign --key` reads; without one it is plain PKCS#8 PEM.
  */
 export async function generateKeyFiles(prefix: string, password?: string): Promise<GeneratedKeyFiles> {
   const pair = generateKeyPair();
   let privatePem = pair.privatePem;
   const encrypted = password !== undefined && password !== '';
-  if (encrypted) {
-    privatePem = createPrivateKey(pair.privatePem)
-      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: password })
-      .toString();
-  }
+  if (encrypted) privatePem = encryptCosignPrivateKey(createPrivateKey(pair.privatePem), password);
   const privateKeyPath = `${prefix}.key`;
   const publicKeyPath = `${prefix}.pub`;
   for (const p of [privateKeyPath, publicKeyPath]) {

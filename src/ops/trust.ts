@@ -31,7 +31,14 @@ export type TrustKeyInput =
   | { readonly kind: 'cosign'; readonly path: string }
   | { readonly kind: 'gpg'; readonly path: string }
   | { readonly kind: 'keyless'; readonly issuer: string; readonly subject: string; readonly trustedRoot: string }
-  | { readonly kind: 'notary-root'; readonly path: string };
+  | {
+      readonly kind: 'notary-root';
+      readonly path: string;
+      /** Notary server the requirement fetches from (`--notary-server`). */
+      readonly server?: string | undefined;
+      /** PEM CA for the server's TLS certificate (`--notary-ca`), copied into the keys dir. */
+      readonly caPath?: string | undefined;
+    };
 
 /** Key files given to `trust add` are small; a larger one is a mistake (or not a key). */
 const MAX_TRUST_INPUT_BYTES = 1024 * 1024;
@@ -114,7 +121,12 @@ async function trustKeyOf(input: TrustKeyInput): Promise<TrustKey> {
     case 'gpg':
       return { kind: 'gpg', armored: (await readInput(input.path, '--gpg-key')).toString('utf8') };
     case 'notary-root':
-      return { kind: 'notary-root', json: (await readInput(input.path, '--notary-root')).toString('utf8') };
+      return {
+        kind: 'notary-root',
+        json: (await readInput(input.path, '--notary-root')).toString('utf8'),
+        server: input.server,
+        caPem: input.caPath === undefined ? undefined : (await readInput(input.caPath, '--notary-ca')).toString('utf8'),
+      };
     case 'keyless': {
       const m = keylessMaterialFromTrustedRoot(await readInput(input.trustedRoot, '--trusted-root'));
       return { kind: 'keyless', issuer: input.issuer, subject: input.subject, ...m };

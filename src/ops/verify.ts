@@ -25,7 +25,7 @@ import { open, readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CustomsError, isCustomsError } from '../errors.js';
-import { parseStrictJsonBytes } from '../internal/json.js';
+import { isJsonObject, parseStrictJsonBytes } from '../internal/json.js';
 import { readCapped } from '../internal/limit.js';
 import { KiB } from '../internal/units.js';
 import { parseManifest, type Descriptor } from '../oci/index.js';
@@ -50,17 +50,20 @@ import {
   signatureChecks,
   type Decision,
   type KeySource,
+  type NotarySignedRequirement,
   type Policy,
   type RegistriesD,
   type RequirementSet,
   type SignatureCheck,
   type SignatureFacts,
   type SignatureFailure,
+  type SigstoreSignedRequirement,
   type VerifiedSignature,
 } from '../policy/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import { policyFor, registriesDFor, type Context } from './context.js';
 import { openExistingStore, resolveLocal } from './local.js';
+import { notarySignatureFact } from './notary.js';
 import { registryClientFor } from './pull.js';
 import {
   MAX_BUNDLE_BYTES,
@@ -72,7 +75,13 @@ import {
   parseCosignSignatureManifest,
   parsePublicKeyPem,
   verifyCosignSignatureWithKey,
+  verifyCosignTlogSignature,
   verifyGpgSimpleSignature,
+  verifyImageBundle,
+  verifyNotaryTag,
+  fetchNotaryMetadata,
+  trustedRootFromPolicy,
+  type TlogTrust,
 } from '../trust/index.js';
 
 /** cosign's OCI 1.1 referrer artifact type for key-based signatures (`--registry-referrers-mode=oci-1-1`). */
@@ -185,6 +194,13 @@ interface LoadedKeys {
   readonly raw: readonly Buffer[];
   /** Unusable key material: the requirement can only fail. */
   readonly problem?: string;
+  /**
+   * sigstoreSigned with Rekor keys (keyless `fulcio`, or keys + `rekorPublicKey*`): one trust per signing
+   * identity (the Fulcio identity, or each key) and the trusted root built from the policy's files.
+   */
+  readonly tlog?: { readonly trusts: readonly TlogTrust[]; readonly root: Record<string, unknown> };
+  /** customsNotarySigned: the pinned root.json and the server CA. */
+  readonly notary?: { readonly root: Buffer; readonly ca?: Buffer };
 }
 
 async function readKeyFile(path: string, signal?: AbortSignal): Promise<Buffer> {
@@ -221,29 +237,59 @@ async function keySourceBytes(keys: KeySource, signal?: AbortSignal): Promise<Bu
   }
 }
 
+async function sourceBytes(
+  src: { readonly kind: 'path'; readonly path: string } | { readonly kind: 'data'; readonly data: Uint8Array },
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  return src.kind === 'path' ? readKeyFile(src.path, signal) : Buffer.from(src.data);
+}
+
+async function loadTlogKeys(r: SigstoreSignedRequirement, signal?: AbortSignal): Promise<LoadedKeys> {
+  const rekor = r.rekorPublicKeys === undefined ? [] : await keySourceBytes(r.rekorPublicKeys, signal);
+  const rekorPublicKeyPems = rekor.map((b) => b.toString('utf8'));
+  let raw: Buffer[];
+  let trusts: TlogTrust[];
+  if (r.keys.kind === 'fulcio') {
+    const ca = await sourceBytes(r.keys.fulcio.ca, signal);
+    raw = [ca, ...rekor];
+    trusts = [
+      {
+        fulcioCaPem: ca.toString('utf8'),
+        rekorPublicKeyPems,
+        subjectEmail: r.keys.fulcio.subjectEmail,
+        oidcIssuer: r.keys.fulcio.oidcIssuer,
+      },
+    ];
+  } else {
+    const keys = await keySourceBytes(r.keys, signal);
+    raw = [...keys, ...rekor];
+    trusts = keys.map((k) => ({ publicKeyPem: k.toString('utf8'), rekorPublicKeyPems }));
+  }
+  try {
+    const first = trusts[0];
+    if (first === undefined) return { raw, problem: 'sigstoreSigned: no keys' };
+    return { raw, tlog: { trusts, root: trustedRootFromPolicy(first) } };
+  } catch (err) {
+    return { raw, problem: messageOf(err) };
+  }
+}
+
 async function loadCheckKeys(checks: readonly SignatureCheck[], signal?: AbortSignal): Promise<LoadedKeys[]> {
   const out: LoadedKeys[] = [];
   for (const c of checks) {
     const r = c.requirement;
     if (r.type === 'sigstoreSigned') {
-      if (r.keys.kind === 'fulcio') {
-        out.push({
-          raw: [],
-          problem: 'keyless sigstoreSigned (fulcio) for registry signatures is not implemented; refused (fail closed)',
-        });
-      } else if (r.rekorPublicKeys !== undefined) {
-        out.push({
-          raw: await keySourceBytes(r.keys, signal),
-          problem:
-            'sigstoreSigned with rekorPublicKey requires a Rekor SET, which customs does not verify yet; refused',
-        });
-      } else {
-        out.push({ raw: await keySourceBytes(r.keys, signal) });
-      }
+      if (r.keys.kind === 'fulcio' || r.rekorPublicKeys !== undefined) out.push(await loadTlogKeys(r, signal));
+      else out.push({ raw: await keySourceBytes(r.keys, signal) });
     } else if (r.type === 'signedBy') {
       out.push({ raw: await keySourceBytes(r.keys, signal) });
     } else {
-      out.push({ raw: [] });
+      const root = await sourceBytes(r.root, signal);
+      const ca = r.caPath === undefined ? undefined : await readKeyFile(r.caPath, signal);
+      out.push({
+        raw: ca === undefined ? [root] : [root, ca],
+        notary: ca === undefined ? { root } : { root, ca },
+      });
     }
   }
   return out;
@@ -255,6 +301,21 @@ interface CosignEntry {
   readonly payload: Buffer;
   readonly signatureB64: string;
   readonly source: string;
+  /** Keyless signatures: the Fulcio leaf (PEM) from the layer annotation. */
+  readonly certificatePem?: string | undefined;
+  /** The Rekor SET annotation (strict JSON), when present. */
+  readonly rekorBundle?: unknown;
+}
+
+/** A sigstore bundle found as an OCI 1.1 referrer: bytes capped and digest-checked, not yet verified. */
+interface BundleEntry {
+  readonly bytes: Buffer;
+  readonly source: string;
+}
+
+/** What the registry holds for one image: cosign `.sig` layers and sigstore bundle referrers. */
+interface CosignFindings extends Collected<CosignEntry> {
+  readonly bundles: BundleEntry[];
 }
 
 interface Collected<T> {
@@ -293,7 +354,13 @@ async function addCosignManifest(
         out.problems.push(`${source}: payload digest mismatch: expected ${d.digest}, got ${computed}`);
         continue;
       }
-      out.items.push({ payload, signatureB64: layer.signatureB64, source });
+      out.items.push({
+        payload,
+        signatureB64: layer.signatureB64,
+        source,
+        certificatePem: layer.certificatePem,
+        rekorBundle: layer.bundle,
+      });
     }
   } catch (err) {
     if (!isSignatureSourceError(err)) throw err;
@@ -332,13 +399,42 @@ async function referrerDescriptors(
   }
 }
 
+/** The sigstore bundle layer of a bundle referrer manifest: fetched capped, digest-checked. */
+async function addBundleManifest(
+  client: RegistryClient,
+  fetchRef: Reference,
+  layers: readonly Descriptor[],
+  source: string,
+  out: CosignFindings,
+  signal?: AbortSignal,
+): Promise<void> {
+  const d = layers.find((l) => l.mediaType === SIGSTORE_BUNDLE_ARTIFACT_TYPE);
+  if (d === undefined) {
+    out.problems.push(`${source}: expected a ${SIGSTORE_BUNDLE_ARTIFACT_TYPE} layer, got none`);
+    return;
+  }
+  if (d.size > MAX_BUNDLE_BYTES) {
+    out.problems.push(`${source}: bundle too large: expected at most ${MAX_BUNDLE_BYTES} bytes, got ${d.size}`);
+    return;
+  }
+  const body = await client.fetch(fetchRef, d, signal);
+  const bytes = await readCapped(body, MAX_BUNDLE_BYTES, `${source}: bundle ${d.digest}`, signal);
+  const algorithm = digestAlgorithm(d.digest);
+  const computed = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+  if (computed !== d.digest || bytes.length !== d.size) {
+    out.problems.push(`${source}: bundle digest mismatch: expected ${d.digest}, got ${computed}`);
+    return;
+  }
+  out.bundles.push({ bytes, source });
+}
+
 async function fetchCosignSignatures(
   client: RegistryClient,
   fetchRef: Reference,
   digest: Digest,
   signal?: AbortSignal,
-): Promise<Collected<CosignEntry>> {
-  const out: Collected<CosignEntry> = { items: [], problems: [] };
+): Promise<CosignFindings> {
+  const out: CosignFindings = { items: [], problems: [], bundles: [] };
   const sigTag = cosignSignatureTag(digest);
   try {
     const m = await client.manifestIfPresent(tagRef(fetchRef, sigTag), undefined, signal);
@@ -349,7 +445,9 @@ async function fetchCosignSignatures(
   }
   const referrers = await referrerDescriptors(client, fetchRef, digest, out, signal);
   for (const d of referrers.slice(0, MAX_REFERRERS)) {
-    if (d.artifactType !== COSIGN_SIGNATURE_ARTIFACT_TYPE) continue;
+    if (d.artifactType !== COSIGN_SIGNATURE_ARTIFACT_TYPE && d.artifactType !== SIGSTORE_BUNDLE_ARTIFACT_TYPE) {
+      continue;
+    }
     const source = `referrer ${d.digest}`;
     try {
       const m = await client.manifest(
@@ -368,7 +466,12 @@ async function fetchCosignSignatures(
         out.problems.push(`${source}: subject: expected ${digest}, got ${doc.subject?.digest ?? 'none'}`);
         continue;
       }
-      await addCosignManifest(client, fetchRef, m.bytes, source, out, signal);
+      if (d.artifactType === SIGSTORE_BUNDLE_ARTIFACT_TYPE) {
+        if (doc.kind === 'manifest') await addBundleManifest(client, fetchRef, doc.layers, source, out, signal);
+        else out.problems.push(`${source}: expected an image manifest, got an index`);
+      } else {
+        await addCosignManifest(client, fetchRef, m.bytes, source, out, signal);
+      }
     } catch (err) {
       if (!isSignatureSourceError(err)) throw err;
       out.problems.push(`${source}: ${err.message}`);
@@ -447,15 +550,116 @@ async function fetchGpgSignatures(
 }
 
 /**
- * TODO(notary): Notary v1 facts for `customsNotarySigned` requirements, once src/ops/notary.ts lands: verify the
- * tag → digest binding against the pinned root and report it as a `notary` VerifiedSignature. Until then every
- * such requirement gets a failure fact, so it denies (exit 6) rather than passing unchecked.
+ * Notary v1 facts for one `customsNotarySigned` requirement: fetch the repository's metadata from the server
+ * the requirement names (never one the registry or image name suggests), verify the tag → digest binding
+ * against the pinned root (verifyNotaryTag: TUF signatures, thresholds, versions, expiry) and report it as a
+ * `notary` VerifiedSignature; the evaluator compares the bound digest with the image's. The GUN is the image's
+ * name as policy sees it (`registry/repository`, as docker trust names it). A bad or missing binding is a
+ * failure fact (exit 6); a network failure propagates (exit 4).
  */
-function collectNotaryFacts(check: SignatureCheck): SignatureFailure {
-  return {
-    ...indexesOf(check),
-    reason: 'customsNotarySigned: Notary verification is not wired into pull yet; refused',
+async function collectNotaryFacts(
+  input: CheckInput,
+  check: SignatureCheck,
+  req: NotarySignedRequirement,
+  loaded: NonNullable<LoadedKeys['notary']>,
+): Promise<VerifiedSignature | SignatureFailure> {
+  const at = indexesOf(check);
+  if (req.server === undefined) {
+    return {
+      ...at,
+      reason:
+        'customsNotarySigned: no "server" in the requirement: expected the Notary server to fetch metadata from; refused',
+    };
+  }
+  if (input.offline === true) {
+    return { ...at, reason: 'customsNotarySigned: signatures are read offline; Notary metadata is not fetched' };
+  }
+  const tag = input.ref.tag;
+  if (tag === undefined) {
+    return {
+      ...at,
+      reason: 'customsNotarySigned: Notary v1 signs tags: expected a reference with a tag, got a digest only',
+    };
+  }
+  const gun = `${input.ref.registry}/${input.ref.repository}`;
+  try {
+    const version = untrustedNotaryRootVersion(loaded.root);
+    const metadata = await fetchNotaryMetadata(req.server, gun, input.signal, {
+      ...(loaded.ca === undefined ? {} : { ca: loaded.ca }),
+      ...(version === undefined ? {} : { pinnedRootVersion: version }),
+    });
+    const result = verifyNotaryTag({ gun, tag, metadata, now: new Date(), pinnedRoot: loaded.root });
+    return notarySignatureFact(result, check.requirementIndex, check.subIndex);
+  } catch (err) {
+    if (!isSignatureSourceError(err) && !(isCustomsError(err) && err.code === 'USAGE')) throw err;
+    return { ...at, reason: `notary ${gun}:${tag}: ${err.message}` };
+  }
+}
+
+function untrustedNotaryRootVersion(bytes: Uint8Array): number | undefined {
+  try {
+    const doc = parseStrictJsonBytes(bytes, 'notary root');
+    const signed = isJsonObject(doc) ? doc['signed'] : undefined;
+    const v = isJsonObject(signed) ? signed['version'] : undefined;
+    return typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined;
+  } catch {
+    return undefined; // verifyNotaryTag reports it
+  }
+}
+
+/** Verify cosign `.sig` layers and bundle referrers against a tlog-backed sigstoreSigned requirement. */
+function tlogFacts(
+  at: { requirementIndex: number; subIndex?: number },
+  tlog: NonNullable<LoadedKeys['tlog']>,
+  found: CosignFindings,
+  manifestDigest: Digest,
+  verified: VerifiedSignature[],
+  failures: SignatureFailure[],
+): void {
+  const tryAll = <T>(f: (trust: TlogTrust) => T): T => {
+    let last: unknown;
+    for (const trust of tlog.trusts) {
+      try {
+        return f(trust);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
   };
+  for (const e of found.items) {
+    try {
+      const v = tryAll((trust) =>
+        verifyCosignTlogSignature({
+          payload: e.payload,
+          signatureB64: e.signatureB64,
+          certificatePem: e.certificatePem,
+          rekorBundle: e.rekorBundle,
+          trust,
+          trustedRoot: tlog.root,
+        }),
+      );
+      verified.push({
+        ...at,
+        format: 'cosign',
+        keyId: v.keyId,
+        manifestDigest: v.payload.manifestDigest,
+        dockerReference: v.payload.dockerReference,
+      });
+    } catch (err) {
+      failures.push({ ...at, reason: `${e.source}: ${messageOf(err)}` });
+    }
+  }
+  for (const b of found.bundles) {
+    try {
+      const v = tryAll((trust) =>
+        verifyImageBundle({ bundle: b.bytes, manifestDigest, trust, trustedRoot: tlog.root }),
+      );
+      verified.push({ ...at, format: 'sigstore-bundle', ...v });
+    } catch (err) {
+      failures.push({ ...at, reason: `${b.source}: ${messageOf(err)}` });
+    }
+  }
 }
 
 function indexesOf(check: SignatureCheck): { requirementIndex: number; subIndex?: number } {
@@ -476,10 +680,12 @@ async function collectFacts(
   const { manifestDigest, signal } = input;
   const verified: VerifiedSignature[] = [];
   const failures: SignatureFailure[] = [];
-  let cosign: Promise<Collected<CosignEntry>> | undefined;
+  let cosign: Promise<CosignFindings> | undefined;
   let gpg: Promise<Collected<{ bytes: Buffer; source: string }>> | undefined;
-  const cosignOnce = (): Promise<Collected<CosignEntry>> => {
-    if (input.client === undefined || input.offline === true) return Promise.resolve({ items: [], problems: [] });
+  const cosignOnce = (): Promise<CosignFindings> => {
+    if (input.client === undefined || input.offline === true) {
+      return Promise.resolve({ items: [], problems: [], bundles: [] });
+    }
     cosign ??= fetchCosignSignatures(input.client, input.fetchRef, manifestDigest, signal);
     return cosign;
   };
@@ -497,7 +703,19 @@ async function collectFacts(
       continue;
     }
     if (req.type === 'customsNotarySigned') {
-      failures.push(collectNotaryFacts(check));
+      if (loaded.notary === undefined) {
+        failures.push({ ...at, reason: 'customsNotarySigned: pinned root not loaded' });
+        continue;
+      }
+      const fact = await collectNotaryFacts(input, check, req, loaded.notary);
+      if ('format' in fact) verified.push(fact);
+      else failures.push(fact);
+      continue;
+    }
+    if (req.type === 'sigstoreSigned' && loaded.tlog !== undefined) {
+      const found = await cosignOnce();
+      for (const p of found.problems) failures.push({ ...at, reason: p });
+      tlogFacts(at, loaded.tlog, found, manifestDigest, verified, failures);
       continue;
     }
     if (req.type === 'sigstoreSigned') {

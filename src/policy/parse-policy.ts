@@ -14,7 +14,7 @@
  *   must use a lowercase registry host.
  *
  * customs extensions (skopeo refuses files that use them): `customsThreshold` {threshold, requirements} for
- * N-of-M keys, and `customsNotarySigned` {rootPath | rootData, signedIdentity} for Notary v1 roots.
+ * N-of-M keys, and `customsNotarySigned` {rootPath | rootData, server?, caPath?, signedIdentity} for Notary v1 roots.
  */
 import { CustomsError, isCustomsError } from '../errors.js';
 import { parseStrictJson, isJsonObject } from '../internal/json.js';
@@ -247,6 +247,33 @@ function parseFulcio(v: unknown, ctx: Ctx): FulcioTrust {
   };
 }
 
+/** A Notary server URL: https://HOST[:PORT][/path], or http:// to a loopback address; no userinfo/query. */
+function notaryServer(v: unknown, ctx: Ctx): string {
+  const s = string(v, ctx);
+  let u: URL | undefined;
+  try {
+    u = new URL(s);
+  } catch {
+    u = undefined;
+  }
+  const loopback = u !== undefined && /^(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname);
+  if (
+    u === undefined ||
+    !(u.protocol === 'https:' || (u.protocol === 'http:' && loopback)) ||
+    u.username !== '' ||
+    u.password !== '' ||
+    u.search !== '' ||
+    u.hash !== ''
+  ) {
+    throw ctx.fail(
+      'invalid Notary server',
+      'https://HOST[:PORT] (plain http only to a loopback address, no credentials, query or fragment)',
+      quote(s),
+    );
+  }
+  return s;
+}
+
 function parseSignatureRequirement(v: unknown, ctx: Ctx, type: string): SignatureRequirement | undefined {
   if (!isJsonObject(v)) throw ctx.fail('wrong type', 'an object', typeName(v));
   switch (type) {
@@ -312,7 +339,7 @@ function parseSignatureRequirement(v: unknown, ctx: Ctx, type: string): Signatur
       return { type, keys, rekorPublicKeys, signedIdentity };
     }
     case 'customsNotarySigned': {
-      const o = object(v, ctx, ['type', 'rootPath', 'rootData', 'signedIdentity']);
+      const o = object(v, ctx, ['type', 'rootPath', 'rootData', 'server', 'caPath', 'signedIdentity']);
       const signedIdentity = signedIdentityOrDefault(o, ctx);
       const hasPath = 'rootPath' in o;
       if (hasPath === 'rootData' in o) {
@@ -321,7 +348,18 @@ function parseSignatureRequirement(v: unknown, ctx: Ctx, type: string): Signatur
       const root = hasPath
         ? { kind: 'path' as const, path: string(o['rootPath'], ctx.key('rootPath')) }
         : { kind: 'data' as const, data: base64(o['rootData'], ctx.key('rootData')) };
-      return { type, root, signedIdentity };
+      const server = 'server' in o ? notaryServer(o['server'], ctx.key('server')) : undefined;
+      if ('caPath' in o && server === undefined) {
+        throw ctx.key('caPath').fail('caPath without server', 'a "server" field with caPath', 'caPath alone');
+      }
+      const caPath = 'caPath' in o ? string(o['caPath'], ctx.key('caPath')) : undefined;
+      return {
+        type,
+        root,
+        ...(server === undefined ? {} : { server }),
+        ...(caPath === undefined ? {} : { caPath }),
+        signedIdentity,
+      };
     }
     default:
       return undefined;

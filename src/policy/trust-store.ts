@@ -38,7 +38,13 @@ export type TrustKey =
       readonly fulcioCaPem: string;
       readonly rekorPublicKeyPem: string;
     }
-  | { readonly kind: 'notary-root'; readonly json: string };
+  /** A Notary root, optionally with the server to fetch metadata from (and the CA for its TLS certificate). */
+  | {
+      readonly kind: 'notary-root';
+      readonly json: string;
+      readonly server?: string | undefined;
+      readonly caPem?: string | undefined;
+    };
 
 /** One scope of the trust store as `listTrust` reports it. */
 export interface TrustEntry {
@@ -148,7 +154,12 @@ function keyFiles(key: TrustKey): { role: string; ext: string; contents: string 
           'Give the root.json of the repository.',
         );
       }
-      return [{ role: 'root', ext: 'json', contents: key.json.endsWith('\n') ? key.json : `${key.json}\n` }];
+      const root = { role: 'root', ext: 'json', contents: key.json.endsWith('\n') ? key.json : `${key.json}\n` };
+      if (key.caPem === undefined) return [root];
+      if (key.server === undefined) {
+        throw usage('notary CA: expected --notary-server with --notary-ca, got no server', 'Name the server.');
+      }
+      return [root, { role: 'notary-ca', ext: 'pem', contents: pemBody(key.caPem, 'CERTIFICATE', 'Notary CA') }];
     }
   }
 }
@@ -168,7 +179,12 @@ function requirementJson(key: TrustKey, paths: readonly string[]): Record<string
         signedIdentity: { type: 'matchRepository' },
       };
     case 'notary-root':
-      return { type: 'customsNotarySigned', rootPath: paths[0] };
+      return {
+        type: 'customsNotarySigned',
+        rootPath: paths[0],
+        ...(key.server === undefined ? {} : { server: key.server }),
+        ...(paths[1] === undefined ? {} : { caPath: paths[1] }),
+      };
   }
 }
 
@@ -287,7 +303,10 @@ function keyPathsOf(reqs: readonly PolicyRequirement[]): string[] {
         if (r.rekorPublicKeys.kind === 'path') out.push(r.rekorPublicKeys.path);
         else if (r.rekorPublicKeys.kind === 'paths') out.push(...r.rekorPublicKeys.paths);
       }
-    } else if (r.type === 'customsNotarySigned' && r.root.kind === 'path') out.push(r.root.path);
+    } else if (r.type === 'customsNotarySigned') {
+      if (r.root.kind === 'path') out.push(r.root.path);
+      if (r.caPath !== undefined) out.push(r.caPath);
+    }
   }
   return out;
 }
@@ -308,7 +327,7 @@ export function describeRequirement(r: PolicyRequirement): string {
         ? `sigstoreSigned keyless ${r.keys.fulcio.subjectEmail} from ${r.keys.fulcio.oidcIssuer} (${describeIdentity(r.signedIdentity)})`
         : `sigstoreSigned ${keys(r.keys)} (${describeIdentity(r.signedIdentity)})`;
     case 'customsNotarySigned':
-      return `customsNotarySigned root ${r.root.kind === 'path' ? r.root.path : 'inline'} (${describeIdentity(r.signedIdentity)})`;
+      return `customsNotarySigned root ${r.root.kind === 'path' ? r.root.path : 'inline'}${r.server === undefined ? ' (no server: cannot be met online)' : ` server ${r.server}`} (${describeIdentity(r.signedIdentity)})`;
     case 'customsThreshold':
       return `customsThreshold ${r.threshold} of [${r.requirements.map(describeRequirement).join('; ')}]`;
     case 'signedBaseLayer':

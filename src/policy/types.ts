@@ -56,6 +56,14 @@ export interface NotarySignedRequirement {
   readonly type: 'customsNotarySigned';
   readonly root:
     { readonly kind: 'path'; readonly path: string } | { readonly kind: 'data'; readonly data: Uint8Array };
+  /**
+   * Notary server to fetch the repository's metadata from (`https://HOST[:PORT]`; plain http only to a
+   * loopback address). The operator names it here because a server the registry (or image name) pointed at
+   * would let whoever controls the registry choose who answers. Without it the requirement cannot be met.
+   */
+  readonly server?: string;
+  /** PEM CA certificate(s) to trust for `server`'s TLS certificate instead of the system store. */
+  readonly caPath?: string;
   readonly signedIdentity: SignedIdentity;
 }
 

@@ -108,7 +108,9 @@ async function verifiedText(
   try {
     const message = await (await openpgpModule()).createMessage({ binary: new Uint8Array(sums) });
     // openpgp's stream-generic overloads do not resolve under lib ES2023 without DOM; narrow at runtime instead.
-    const untypedResult: unknown = await (await openpgpModule()).verify({
+    const untypedResult: unknown = await (
+      await openpgpModule()
+    ).verify({
       message,
       signature: sig,
       verificationKeys: keys,

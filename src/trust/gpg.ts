@@ -59,7 +59,9 @@ export async function verifyGpgSimpleSignature(input: {
   let result: openpgp.VerifyMessageResult<Uint8Array>;
   try {
     // openpgp's stream-generic overloads do not resolve under lib ES2023 without DOM; narrow at runtime instead.
-    const untypedResult: unknown = await (await openpgpModule()).verify({ message, verificationKeys: keys, format: 'binary' });
+    const untypedResult: unknown = await (
+      await openpgpModule()
+    ).verify({ message, verificationKeys: keys, format: 'binary' });
     result = untypedResult as openpgp.VerifyMessageResult<Uint8Array>;
     if (!(result.data instanceof Uint8Array)) throw new Error('unexpected streamed result');
   } catch (err) {
@@ -107,6 +109,7 @@ export async function signGpgSimple(input: {
   });
   const message = await (await openpgpModule()).createMessage({ binary: new Uint8Array(payload) });
   const signed: unknown = await (await openpgpModule()).sign({ message, signingKeys: privateKey, format: 'binary' });
-  if (!(signed instanceof Uint8Array)) throw new Error('(await openpgpModule()).sign: expected bytes for a non-streamed message');
+  if (!(signed instanceof Uint8Array))
+    throw new Error('(await openpgpModule()).sign: expected bytes for a non-streamed message');
   return Buffer.from(signed);
 }

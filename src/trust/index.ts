@@ -26,7 +26,18 @@ export {
   type KeyAlgorithm,
 } from './keys.js';
 export * from './cosign.js';
+export {
+  ACCEPTED_SCRYPT_PARAMS,
+  COSIGN_ENCRYPTED_KEY_PEM_TYPE,
+  SIGSTORE_ENCRYPTED_KEY_PEM_TYPE,
+  decryptCosignPrivateKey,
+  decryptSecureSystemsLib,
+  encryptCosignPrivateKey,
+  encryptSecureSystemsLib,
+  isCosignEncryptedKey,
+} from './encrypted-key.js';
 export * from './bundle.js';
+export * from './keyless.js';
 export { MAX_GPG_SIGNATURE_BYTES, signGpgSimple, verifyGpgSimpleSignature, type VerifiedGpgSignature } from './gpg.js';
 export { MAX_KEYRING_BYTES, readPublicKeys } from './openpgp-keys.js';
 export * from './checksums.js';

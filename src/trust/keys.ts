@@ -15,6 +15,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { sha256Hex } from '../internal/hash.js';
+import { decryptCosignPrivateKey, isCosignEncryptedKey } from './encrypted-key.js';
 import { invalid } from './failure.js';
 
 /** Smallest RSA modulus accepted; smaller keys are factorable or deprecated (NIST SP 800-131A). */
@@ -114,19 +115,20 @@ export function generateKeyPair(): GeneratedKeyPair {
 }
 
 /**
- * Read a cosign signing key. Accepts plain PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`) and
- * password-protected PKCS#8 (`ENCRYPTED PRIVATE KEY`) PEM. cosign's own encrypted format (`ENCRYPTED SIGSTORE
- * PRIVATE KEY` / `ENCRYPTED COSIGN PRIVATE KEY`: scrypt + NaCl secretbox) is refused with a hint, because
- * node:crypto has no XSalsa20-Poly1305 and no vetted implementation is installed.
+ * Read a cosign signing key. Accepts cosign's own encrypted format (`ENCRYPTED SIGSTORE PRIVATE KEY` /
+ * `ENCRYPTED COSIGN PRIVATE KEY`: scrypt + NaCl secretbox over PKCS#8, see encrypted-key.ts; a missing password
+ * is "" as in cosign), plain PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`) and password-protected PKCS#8
+ * (`ENCRYPTED PRIVATE KEY`) PEM.
  *
- * Verifies the key parses and is a supported type; never echoes key material or the password.
+ * Verifies the key parses (and, for encrypted keys, that the password is right) and is a supported type; never
+ * echoes key material or the password. Throws SIGNATURE_INVALID.
  */
 export function readCosignPrivateKey(pem: string, password?: string): KeyObject {
   const subject = 'signing key';
-  if (/-----BEGIN ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY-----/.test(pem)) {
-    throw invalid(subject, 'cosign encrypted key format (scrypt + nacl/secretbox) is not supported yet', {
-      hint: 'Use a PKCS#8 PEM key (customs generate-key writes one) until cosign-encrypted keys are supported.',
-    });
+  if (isCosignEncryptedKey(pem)) {
+    const key = decryptCosignPrivateKey(pem, password ?? '');
+    keyAlgorithm(createPublicKey(key), subject);
+    return key;
   }
   if (!/-----BEGIN (ENCRYPTED |EC )?PRIVATE KEY-----/.test(pem)) {
     throw invalid(subject, 'expected a PEM "PRIVATE KEY" block, got none');

@@ -44,8 +44,10 @@ function time(d: Date): Buffer {
   const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
   return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(iso.slice(2))) : tlv(0x18, Buffer.from(iso));
 }
+// RDNSequence: one SET per RDN, side by side (RFC 5280 §4.1.2.4); nesting the CN set inside the O set is a
+// DER error OpenSSL reports as "wrong tag".
 const name = (cn: string): Buffer =>
-  seq(set(seq(oid('2.5.4.10'), utf8('customs-test')), set(seq(oid('2.5.4.3'), utf8(cn)))));
+  seq(set(seq(oid('2.5.4.10'), utf8('customs-test'))), set(seq(oid('2.5.4.3'), utf8(cn))));
 const ext = (id: string, critical: boolean, value: Buffer): Buffer =>
   seq(oid(id), ...(critical ? [bool(true)] : []), octet(value));
 
@@ -314,6 +316,121 @@ export function keylessWorld(opts: {
   });
   const log = newLog();
   return { ca, log, leaf, signer, root: trustedRoot({ cas: [ca], logs: [log] }), signedAt };
+}
+
+// ---- cosign keyless `.sig` layers ----
+/**
+ * The annotations cosign writes on a keyless (or tlog-backed) `.sig` layer for `payload`: the signature by
+ * `signer`, the leaf certificate and chain (keyless), and the Rekor SET bundle (`dev.sigstore.cosign/bundle`)
+ * for a hashedrekord entry in `log`. `rekorBody` lets a test log another signature (a swapped entry).
+ */
+export function cosignTlogLayer(opts: {
+  payload: Buffer;
+  signer: { privateKey: KeyObject; publicKey: KeyObject };
+  log: Log;
+  integratedTime: Date;
+  leaf?: Cert;
+  chain?: Cert[];
+  logIndex?: number;
+}): { signatureB64: string; annotations: Record<string, string> } {
+  const sig = sign('sha256', opts.payload, opts.signer.privateKey);
+  const verifierPem =
+    opts.leaf !== undefined
+      ? certPem(opts.leaf.der)
+      : opts.signer.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const body = {
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: {
+      data: { hash: { algorithm: 'sha256', value: createHash('sha256').update(opts.payload).digest('hex') } },
+      signature: {
+        content: sig.toString('base64'),
+        publicKey: { content: Buffer.from(verifierPem).toString('base64') },
+      },
+    },
+  };
+  const entry = logEntry(opts.log, body, 'hashedrekord', opts.integratedTime, opts.logIndex ?? 7);
+  const rekorBundle = {
+    SignedEntryTimestamp: entry.inclusionPromise.signedEntryTimestamp,
+    Payload: {
+      body: entry.canonicalizedBody,
+      integratedTime: Number(entry.integratedTime),
+      logIndex: Number(entry.logIndex),
+      logID: opts.log.logIdHex,
+    },
+  };
+  const annotations: Record<string, string> = { 'dev.sigstore.cosign/bundle': JSON.stringify(rekorBundle) };
+  if (opts.leaf !== undefined) {
+    annotations['dev.sigstore.cosign/certificate'] = certPem(opts.leaf.der);
+    annotations['dev.sigstore.cosign/chain'] = (opts.chain ?? []).map((c) => certPem(c.der)).join('');
+  }
+  return { signatureB64: sig.toString('base64'), annotations };
+}
+
+/** A v0.3 sigstore bundle (DSSE, in-toto statement about `name`@`digestHex`), as cosign v3 attaches to images. */
+export function imageDsseBundle(opts: {
+  name: string;
+  digestHex: string;
+  log: Log;
+  integratedTime: Date;
+  signer: { privateKey: KeyObject; publicKey: KeyObject };
+  leaf: Cert;
+}): Record<string, unknown> {
+  const payloadType = 'application/vnd.in-toto+json';
+  const payload = Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: opts.name, digest: { sha256: opts.digestHex } }],
+      predicateType: 'https://sigstore.dev/cosign/sign/v1',
+      predicate: {},
+    }),
+  );
+  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${payload.length} `), payload]);
+  const sig = sign('sha256', pae, opts.signer.privateKey);
+  const body = {
+    apiVersion: '0.0.1',
+    kind: 'dsse',
+    spec: {
+      payloadHash: { algorithm: 'sha256', value: createHash('sha256').update(payload).digest('hex') },
+      signatures: [
+        { signature: sig.toString('base64'), verifier: Buffer.from(certPem(opts.leaf.der)).toString('base64') },
+      ],
+    },
+  };
+  const entry = logEntry(opts.log, body, 'dsse', opts.integratedTime);
+  // v0.2+ bundles carry an inclusion proof with a signed checkpoint: a one-leaf tree (RFC 6962 leaf hash).
+  const leafHash = createHash('sha256')
+    .update(Buffer.concat([Buffer.from([0]), Buffer.from(entry.canonicalizedBody, 'base64')]))
+    .digest();
+  const origin = 'rekor.customs.test';
+  const note = `${origin} - 1\n1\n${leafHash.toString('base64')}\n`;
+  const noteSig = sign('sha256', Buffer.from(note), opts.log.privateKey);
+  const hint = Buffer.from(opts.log.logIdHex, 'hex').subarray(0, 4);
+  const envelope = `${note}\n\u2014 ${origin} ${Buffer.concat([hint, noteSig]).toString('base64')}\n`;
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: {
+      certificate: { rawBytes: opts.leaf.der.toString('base64') },
+      tlogEntries: [
+        {
+          ...entry,
+          inclusionProof: {
+            logIndex: '0',
+            rootHash: leafHash.toString('base64'),
+            treeSize: '1',
+            hashes: [],
+            checkpoint: { envelope },
+          },
+        },
+      ],
+      timestampVerificationData: { rfc3161Timestamps: [] },
+    },
+    dsseEnvelope: {
+      payload: payload.toString('base64'),
+      payloadType,
+      signatures: [{ sig: sig.toString('base64'), keyid: '' }],
+    },
+  };
 }
 
 // ---- GnuPG ----

@@ -79,14 +79,14 @@ test('a password-protected PKCS#8 key is read with its password and refused with
   );
 });
 
-test('the cosign encrypted key format is refused with a clear message', () => {
+test('a malformed cosign encrypted key is refused with a clear message', () => {
   assert.throws(
     () =>
       readCosignPrivateKey(
         '-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJ9\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n',
         'x',
       ),
-    /not supported yet/,
+    /encrypted key: expected/,
   );
 });
 

@@ -82,8 +82,10 @@ export const generateKeyCommand: Command = {
   positionals: [0, 0],
   help: `Usage: customs generate-key [--output-key-prefix cosign]
 
-Write a new ECDSA P-256 key pair: PREFIX.key (PKCS#8 PEM, mode 0600; encrypted with $COSIGN_PASSWORD when
-set) and PREFIX.pub (give it to customs trust add --cosign-key). Never overwrites.
+Write a new ECDSA P-256 key pair: PREFIX.key (mode 0600) and PREFIX.pub (give it to customs trust add
+--cosign-key). With $COSIGN_PASSWORD set, PREFIX.key is in cosign's encrypted format (ENCRYPTED SIGSTORE
+PRIVATE KEY: scrypt + NaCl secretbox), which cosign sign --key reads; without it, plain PKCS#8 PEM.
+Never overwrites.
 `,
   async run(_ctx, _args, values, io, out) {
     const prefix = stringFlag(values, 'output-key-prefix') ?? 'cosign';

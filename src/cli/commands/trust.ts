@@ -9,11 +9,13 @@ export const trustCommand: Command = {
     keyless: { type: 'string' },
     'trusted-root': { type: 'string' },
     'notary-root': { type: 'string' },
+    'notary-server': { type: 'string' },
+    'notary-ca': { type: 'string' },
   },
   positionals: [1, 3],
   help: `Usage: customs trust add SCOPE (--cosign-key KEY.pub | --gpg-key KEY.asc |
                                 --keyless ISSUER SUBJECT --trusted-root trusted_root.json |
-                                --notary-root ROOT.json)
+                                --notary-root ROOT.json [--notary-server URL [--notary-ca CA.pem]])
        customs trust list
        customs trust rm SCOPE
 
@@ -21,6 +23,10 @@ Map a key to the registry or repository prefix it may vouch for (SCOPE: host[:po
 by copying it into $CUSTOMS_CONFIG/keys and adding a requirement to transports.docker[SCOPE] of the policy
 (--policy FILE, else $CUSTOMS_CONFIG/policy.json; created from the starter policy if missing). The key is
 then valid for that scope and nothing else. Keys in one scope are ANDed: a second key requires both.
+
+--notary-root pins a Notary v1 (Docker Content Trust) root.json; pull and verify fetch the repository's
+metadata from --notary-server (https, or http to a loopback address), trusting --notary-ca for its TLS
+certificate. Without --notary-server the requirement is written but cannot be met (exit 6).
 `,
   async run(ctx, args, values, _io, out) {
     const [verb, scope, extra] = args;
@@ -46,7 +52,12 @@ then valid for that scope and nothing else. Keys in one scope are ANDed: a secon
     const notary = stringFlag(values, 'notary-root');
     if (cosign !== undefined) forms.push({ kind: 'cosign', path: cosign });
     if (gpg !== undefined) forms.push({ kind: 'gpg', path: gpg });
-    if (notary !== undefined) forms.push({ kind: 'notary-root', path: notary });
+    const notaryServer = stringFlag(values, 'notary-server');
+    const notaryCa = stringFlag(values, 'notary-ca');
+    if (notary !== undefined) forms.push({ kind: 'notary-root', path: notary, server: notaryServer, caPath: notaryCa });
+    else if (notaryServer !== undefined || notaryCa !== undefined) {
+      throw usage('trust add: --notary-server and --notary-ca go with --notary-root');
+    }
     if (keyless !== undefined) {
       const trustedRoot = stringFlag(values, 'trusted-root');
       if (extra === undefined || trustedRoot === undefined) {
