@@ -48,6 +48,7 @@ failure it is left that way. The report lists what was skipped or changed (devic
       ...r.report.changed.map((c) => item('changed', c)),
       ...(r.report.omitted > 0 ? [`  … ${r.report.omitted} more (see --json)`] : []),
     ];
-    out.result(r, `${lines.join('\n')}\n`, true);
+    // --quiet keeps the one line that says what happened; the report stays available with --json.
+    out.result(r, `${(out.quiet ? lines.slice(0, 1) : lines).join('\n')}\n`, true);
   },
 };
