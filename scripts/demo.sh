@@ -110,3 +110,8 @@ refused pull "$reg/busyb0x:latest" --store "$store"
 customs images --store "$store"
 customs inspect "$reg/busybox:latest" --store "$store"
 customs fsck --store "$store"
+
+# 4. Unpack it into a root filesystem (decoded in an unprivileged bubblewrap worker), and export a docker-archive.
+customs unpack "$reg/busybox:latest" "$tmp/rootfs" --store "$store"
+ls "$tmp/rootfs" "$tmp/rootfs/bin" | head -12
+customs export "$reg/busybox:latest" -o "$tmp/busybox.tar" --format docker-archive --store "$store"
