@@ -93,7 +93,11 @@ async function main(): Promise<void> {
         try {
           const env = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'cfg') };
           samples.customs.push(
-            await timed(process.execPath, [CLI, 'pull', img.reference, '--store', join(dir, 'c'), '-q', '--insecure-policy'], env),
+            await timed(
+              process.execPath,
+              [CLI, 'pull', img.reference, '--store', join(dir, 'c'), '-q', '--insecure-policy'],
+              env,
+            ),
           );
           samples.skopeo.push(
             await timed('skopeo', [

@@ -39,10 +39,31 @@ import {
   parseImageConfig,
   parseManifest,
 } from '../oci/index.js';
-import { digestAlgorithm, digestHex, formatReference, parseDigest, parseReference, type Digest } from '../ref/index.js';
+import {
+  assertNotBlocked,
+  digestAlgorithm,
+  digestHex,
+  formatReference,
+  parseDigest,
+  parseReference,
+  resolveName,
+  rewriteToLocation,
+  type Digest,
+  type Reference,
+} from '../ref/index.js';
+import {
+  EMPTY_REGISTRIES_D,
+  decisionError,
+  signatureChecks,
+  type RegistriesD,
+  type RequirementSet,
+} from '../policy/index.js';
+import type { RegistryClient } from '../registry/index.js';
 import type { ContentStore } from '../store/index.js';
 import { openStore } from '../store/index.js';
-import type { Context } from './context.js';
+import { policyFor, registriesDFor, type Context } from './context.js';
+import { registryClientFor } from './pull.js';
+import { checkSignatures, preflight } from './verify.js';
 
 /** Caps on the outer archive (the brief of issue 4): far above any real archive, low enough to bound work. */
 export const MAX_ARCHIVE_MEMBERS = 10_000;
@@ -67,6 +88,17 @@ export interface LoadOptions {
   /** Tag the (single) image under this fully qualified name instead of the names the archive carries. */
   readonly tag?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Called with every name the load would tag, once the plan is made and before any blob is read into the
+   * store: throwing refuses the whole load with nothing added (the policy's look-alike and reject checks).
+   */
+  readonly preflight?: ((name: string) => void) | undefined;
+  /**
+   * Called for every name, once every blob and document is verified and in the store and before any name is
+   * tagged, with the descriptor the name will point at. Throwing refuses the load: the blobs it added are
+   * discarded and nothing is tagged (the policy's signature checks).
+   */
+  readonly gate?: ((name: string, descriptor: Descriptor, signal?: AbortSignal) => Promise<void>) | undefined;
 }
 
 export interface LoadedImage {
@@ -784,13 +816,20 @@ export async function loadArchiveInto(
       throw archiveInvalid('neither an OCI layout (oci-layout, index.json) nor a docker-archive (manifest.json)');
     }
     const plan = isOci ? await planOciArchive(fh, members, options) : await planDockerArchive(fh, members, options);
-    return await commit(store, fh, plan, signal);
+    if (options.preflight !== undefined) for (const image of plan.images) image.names.forEach(options.preflight);
+    return await commit(store, fh, plan, signal, options.gate);
   } finally {
     await fh.close();
   }
 }
 
-async function commit(store: ContentStore, fh: FileHandle, plan: LoadPlan, signal?: AbortSignal): Promise<LoadResult> {
+async function commit(
+  store: ContentStore,
+  fh: FileHandle,
+  plan: LoadPlan,
+  signal?: AbortSignal,
+  gate?: LoadOptions['gate'],
+): Promise<LoadResult> {
   const added: Digest[] = [];
   let present = 0;
   const restore: { name: string; previous: Descriptor | undefined }[] = [];
@@ -829,6 +868,10 @@ async function commit(store: ContentStore, fh: FileHandle, plan: LoadPlan, signa
       await store.ingestBytes(doc.descriptor, doc.bytes);
       added.push(doc.descriptor.digest);
     }
+    // Policy last, on verified content, for every name before the first tag: one refused name refuses the load.
+    if (gate !== undefined) {
+      for (const image of plan.images) for (const name of image.names) await gate(name, image.descriptor, signal);
+    }
     for (const image of plan.images) {
       for (const name of image.names) {
         restore.push({ name, previous: await store.resolve(name) });
@@ -846,8 +889,59 @@ async function commit(store: ContentStore, fh: FileHandle, plan: LoadPlan, signa
   return { format: plan.format, images: plan.images, blobsAdded: added.length, blobsPresent: present };
 }
 
-/** The `customs load` verb: load `file` into the context's store (created if absent). */
+/**
+ * The `customs load` verb: load `file` into the context's store (created if absent), under the policy.
+ *
+ * Every name the archive (or `--tag`) would tag is a policy subject, as for pull: before anything is read into
+ * the store, no policy file (7), a look-alike name (3) or a rejecting scope (7) refuses the load; once the
+ * blobs are verified and stored, the signatures the scope asks for are checked over the manifest digest the
+ * archive's index names (computed by ingest, never taken from the archive's word), and a denial (6) discards
+ * what the load added and tags nothing. `--insecure-policy` checks nothing.
+ *
+ * Where signatures come from (what works offline): GPG simple signatures from the registries.d lookaside for the
+ * name — a `file://` lookaside is read from disk and needs no network; when no lookaside is configured, the
+ * registry's signature extension is asked. cosign signatures, sigstore bundles and Notary metadata live in the
+ * registry (or Notary server) the name points at: checking them needs that registry to be reachable, and an
+ * unreachable one is a network error (4), never an allowance.
+ */
 export async function loadArchive(ctx: Context, file: string, options: LoadOptions = {}): Promise<LoadResult> {
+  const { signal } = options;
+  const policy = await policyFor(ctx, signal);
   const store = await openStore(ctx.storeDir, { create: true });
-  return loadArchiveInto(store, resolvePath(file), options);
+  if (policy === undefined) return loadArchiveInto(store, resolvePath(file), options);
+  const sets = new Map<string, { ref: Reference; set: RequirementSet }>();
+  let registriesD: RegistriesD | undefined;
+  let client: RegistryClient | undefined;
+  try {
+    return await loadArchiveInto(store, resolvePath(file), {
+      ...options,
+      preflight: (name) => {
+        const ref = resolveName(name, ctx.registriesConf);
+        assertNotBlocked(ctx.registriesConf, ref);
+        const set = preflight(policy, ref, ctx.registriesConf);
+        if (set !== undefined) sets.set(name, { ref, set });
+      },
+      gate: async (name, descriptor, gateSignal) => {
+        const entry = sets.get(name);
+        if (entry === undefined) throw new CustomsError('POLICY_INVALID', `load: ${name}: no policy decision`); // impossible
+        const { ref, set } = entry;
+        if (signatureChecks(set).length > 0) registriesD ??= await registriesDFor(ctx, gateSignal);
+        const location = rewriteToLocation(ctx.registriesConf, ref);
+        client ??= registryClientFor(ctx);
+        const decision = await checkSignatures({
+          client,
+          set,
+          ref,
+          fetchRef: { registry: location.registry, repository: location.repository },
+          manifestDigest: descriptor.digest,
+          registriesD: registriesD ?? EMPTY_REGISTRIES_D,
+          lookasideFirst: true,
+          signal: gateSignal,
+        });
+        if (!decision.allowed) throw decisionError(decision);
+      },
+    });
+  } finally {
+    await client?.close();
+  }
 }

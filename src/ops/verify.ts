@@ -26,6 +26,7 @@ import { basename, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CustomsError, isCustomsError } from '../errors.js';
 import { isJsonObject, parseStrictJsonBytes } from '../internal/json.js';
+import { mapLimit } from '../internal/concurrency.js';
 import { readCapped } from '../internal/limit.js';
 import { KiB } from '../internal/units.js';
 import { parseManifest, type Descriptor } from '../oci/index.js';
@@ -134,6 +135,12 @@ export interface SignatureSources {
   readonly lookasideOverride?: string | undefined;
   /** Do not contact the registry for signatures (only the lookaside store is read). */
   readonly offline?: boolean | undefined;
+  /**
+   * GPG signatures: when a lookaside is configured for the name, read only it and do not ask the registry's
+   * signature extension (containers/image consults one source or the other). `load` sets it so that a
+   * `file://` lookaside is all a GPG policy needs, with no connection to the registry the name points at.
+   */
+  readonly lookasideFirst?: boolean | undefined;
 }
 
 export interface CheckInput extends SignatureSources {
@@ -183,7 +190,8 @@ function decisionCacheKey(input: CheckInput, keys: readonly LoadedKeys[]): strin
   for (const k of keys) for (const b of k.raw) h.update('\0').update(b);
   h.update('\0')
     .update(input.lookasideOverride ?? '')
-    .update(String(input.offline === true));
+    .update(String(input.offline === true))
+    .update(String(input.lookasideFirst === true));
   return h.digest('hex');
 }
 
@@ -335,6 +343,9 @@ function tagRef(ref: Reference, tag: string): Reference {
   return { registry: ref.registry, repository: ref.repository, tag };
 }
 
+/** Payload blobs fetched in parallel per signature manifest (a handful of sub-KiB GETs). */
+const PAYLOAD_FETCH_JOBS = 4;
+
 async function addCosignManifest(
   client: RegistryClient,
   fetchRef: Reference,
@@ -343,28 +354,67 @@ async function addCosignManifest(
   out: Collected<CosignEntry>,
   signal?: AbortSignal,
 ): Promise<void> {
+  let layers;
   try {
-    for (const layer of parseCosignSignatureManifest(untrustedManifest)) {
-      const d = layer.layerDescriptor;
-      const body = await client.fetch(fetchRef, d, signal);
-      const payload = await readCapped(body, MAX_COSIGN_PAYLOAD_BYTES, `${source}: payload ${d.digest}`, signal);
-      const algorithm = digestAlgorithm(d.digest);
-      const computed = `${algorithm}:${createHash(algorithm).update(payload).digest('hex')}`;
-      if (computed !== d.digest || payload.length !== d.size) {
-        out.problems.push(`${source}: payload digest mismatch: expected ${d.digest}, got ${computed}`);
-        continue;
-      }
-      out.items.push({
-        payload,
-        signatureB64: layer.signatureB64,
-        source,
-        certificatePem: layer.certificatePem,
-        rekorBundle: layer.bundle,
-      });
-    }
+    layers = parseCosignSignatureManifest(untrustedManifest);
   } catch (err) {
     if (!isSignatureSourceError(err)) throw err;
     out.problems.push(`${source}: ${err.message}`);
+    return;
+  }
+  // Several signers of one image sign the same payload (cosign's simple-signing JSON has no per-signer field),
+  // so the layers of a `.sig` manifest usually share one payload blob: fetch each distinct blob once, in
+  // parallel, rather than one round trip per layer in turn.
+  const distinct = new Map<Digest, Descriptor>();
+  for (const layer of layers) {
+    const d = layer.layerDescriptor;
+    const seen = distinct.get(d.digest);
+    if (seen === undefined) distinct.set(d.digest, d);
+    else if (seen.size !== d.size) {
+      out.problems.push(`${source}: payload ${d.digest} is declared with two sizes: ${seen.size} and ${d.size}`);
+      return;
+    }
+  }
+  const fetched = new Map<Digest, { payload: Buffer } | { problem: string }>();
+  await mapLimit(
+    [...distinct.values()],
+    PAYLOAD_FETCH_JOBS,
+    async (d, jobSignal) => {
+      try {
+        const body = await client.fetch(fetchRef, d, jobSignal);
+        const payload = await readCapped(body, MAX_COSIGN_PAYLOAD_BYTES, `${source}: payload ${d.digest}`, jobSignal);
+        const algorithm = digestAlgorithm(d.digest);
+        const computed = `${algorithm}:${createHash(algorithm).update(payload).digest('hex')}`;
+        fetched.set(
+          d.digest,
+          computed !== d.digest || payload.length !== d.size
+            ? { problem: `${source}: payload digest mismatch: expected ${d.digest}, got ${computed}` }
+            : { payload },
+        );
+      } catch (err) {
+        if (!isSignatureSourceError(err)) throw err;
+        fetched.set(d.digest, { problem: `${source}: ${err.message}` });
+      }
+    },
+    signal,
+  );
+  const reported = new Set<Digest>();
+  for (const layer of layers) {
+    const d = layer.layerDescriptor;
+    const got = fetched.get(d.digest);
+    if (got === undefined) continue; // impossible: every distinct digest was fetched or threw
+    if ('problem' in got) {
+      if (!reported.has(d.digest)) out.problems.push(got.problem);
+      reported.add(d.digest);
+      continue;
+    }
+    out.items.push({
+      payload: got.payload,
+      signatureB64: layer.signatureB64,
+      source,
+      certificatePem: layer.certificatePem,
+      rekorBundle: layer.bundle,
+    });
   }
 }
 
@@ -436,14 +486,25 @@ async function fetchCosignSignatures(
 ): Promise<CosignFindings> {
   const out: CosignFindings = { items: [], problems: [], bundles: [] };
   const sigTag = cosignSignatureTag(digest);
-  try {
-    const m = await client.manifestIfPresent(tagRef(fetchRef, sigTag), undefined, signal);
-    if (m !== undefined) await addCosignManifest(client, fetchRef, m.bytes, `tag ${sigTag}`, out, signal);
-  } catch (err) {
-    if (!isSignatureSourceError(err)) throw err;
-    out.problems.push(`tag ${sigTag}: ${err.message}`);
-  }
-  const referrers = await referrerDescriptors(client, fetchRef, digest, out, signal);
+  const fromTag: CosignFindings = { items: [], problems: [], bundles: [] };
+  // The `.sig` tag and the referrers lookup are independent round trips: run them together. Findings are merged
+  // in a fixed order (tag first) so reasons read the same whichever answers first.
+  const tagTask = (async (): Promise<void> => {
+    try {
+      const m = await client.manifestIfPresent(tagRef(fetchRef, sigTag), undefined, signal);
+      if (m !== undefined) await addCosignManifest(client, fetchRef, m.bytes, `tag ${sigTag}`, fromTag, signal);
+    } catch (err) {
+      if (!isSignatureSourceError(err)) throw err;
+      fromTag.problems.push(`tag ${sigTag}: ${err.message}`);
+    }
+  })();
+  const fromReferrers: Collected<unknown> = { items: [], problems: [] };
+  const [, referrers] = await Promise.all([
+    tagTask,
+    referrerDescriptors(client, fetchRef, digest, fromReferrers, signal),
+  ]);
+  out.items.push(...fromTag.items);
+  out.problems.push(...fromTag.problems, ...fromReferrers.problems);
   for (const d of referrers.slice(0, MAX_REFERRERS)) {
     if (d.artifactType !== COSIGN_SIGNATURE_ARTIFACT_TYPE && d.artifactType !== SIGSTORE_BUNDLE_ARTIFACT_TYPE) {
       continue;
@@ -537,7 +598,7 @@ async function fetchGpgSignatures(
       out.items.push({ bytes, source: `lookaside signature-${n}` });
     }
   }
-  if (input.client !== undefined && input.offline !== true) {
+  if (input.client !== undefined && input.offline !== true && !(input.lookasideFirst === true && base !== undefined)) {
     try {
       const ext = await input.client.extensionSignatures(input.fetchRef, digest, input.signal);
       ext.forEach((bytes, i) => out.items.push({ bytes, source: `registry signature extension #${i + 1}` }));

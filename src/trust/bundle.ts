@@ -14,22 +14,15 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { createHash, type KeyObject } from 'node:crypto';
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
-import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
-import {
-  PolicyError,
-  toSignedEntity,
-  toTrustMaterial,
-  VerificationError,
-  Verifier,
-  type KeyFinderFunc,
-  type VerificationPolicy,
-} from '@sigstore/verify';
+import type { Bundle } from '@sigstore/bundle';
+import type { TrustedRoot } from '@sigstore/protobuf-specs';
+import type { KeyFinderFunc, VerificationPolicy } from '@sigstore/verify';
 import { isJsonObject, parseStrictJsonBytes } from '../internal/json.js';
 import { GiB, MiB } from '../internal/units.js';
 import { digestHex, parseDigest, type Digest } from '../ref/index.js';
 import type { VerifiedSignature } from './cosign.js';
 import { invalid, reasonOf, shown } from './failure.js';
+import { sigstoreModules } from './lazy-modules.js';
 import { parsePublicKeyPem, publicKeyId } from './keys.js';
 import { COSIGN_SIMPLE_SIGNING_TYPE, parseSimpleSigningPayloadOfType } from './simple-signing.js';
 
@@ -89,7 +82,7 @@ function toBundle(untrustedBundle: unknown): Bundle {
   }
   if (!isJsonObject(doc)) throw invalid(SUBJECT, 'expected a JSON object');
   try {
-    return bundleFromJSON(doc);
+    return sigstoreModules().bundle.bundleFromJSON(doc);
   } catch (err) {
     throw invalid(SUBJECT, `malformed bundle (${shown(doc.mediaType, 80)}): ${reasonOf(err)}`, { cause: err });
   }
@@ -115,7 +108,7 @@ function toRoot(untrustedRoot: unknown): TrustedRoot {
     );
   }
   try {
-    return TrustedRoot.fromJSON(doc);
+    return sigstoreModules().protobuf.TrustedRoot.fromJSON(doc);
   } catch (err) {
     throw invalid('trusted root', `malformed: ${reasonOf(err)}`, { cause: err });
   }
@@ -137,7 +130,7 @@ function bindArtifact(bundle: Bundle, artifact: BundleArtifact): Digest {
     }
     const md = content.messageSignature.messageDigest;
     // Anything but SHA2_256 is not what we hashed.
-    if (md === undefined || md.algorithm !== HashAlgorithm.SHA2_256) {
+    if (md === undefined || md.algorithm !== sigstoreModules().protobuf.HashAlgorithm.SHA2_256) {
       throw invalid(SUBJECT, 'message digest: expected a SHA2_256 messageDigest, got another algorithm or none');
     }
     const signedHex = Buffer.from(md.digest).toString('hex');
@@ -180,8 +173,8 @@ function bindArtifact(bundle: Bundle, artifact: BundleArtifact): Digest {
 }
 
 function explain(err: unknown): string {
-  if (err instanceof PolicyError) return `identity mismatch: ${reasonOf(err)}`;
-  if (err instanceof VerificationError) {
+  if (err instanceof sigstoreModules().verify.PolicyError) return `identity mismatch: ${reasonOf(err)}`;
+  if (err instanceof sigstoreModules().verify.VerificationError) {
     const why = reasonOf(err);
     switch (err.code) {
       case 'CERTIFICATE_ERROR':
@@ -263,6 +256,7 @@ export function verifyBundle(input: {
 
   let signerKey: KeyObject;
   try {
+    const { toTrustMaterial, Verifier, toSignedEntity } = sigstoreModules().verify;
     const trust = toTrustMaterial(root, keyFinder);
     const verifier = new Verifier(trust, {
       tlogThreshold: 1,

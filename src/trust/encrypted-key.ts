@@ -11,10 +11,10 @@
  * itself accepts are accepted (an attacker-supplied N of 2^40 would be a memory/CPU bomb).
  */
 import { createPrivateKey, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
-import nacl from 'tweetnacl';
 import { isJsonObject, parseStrictJsonBytes } from '../internal/json.js';
 import { KiB, MiB } from '../internal/units.js';
 import { invalid, reasonOf } from './failure.js';
+import { naclModule } from './lazy-modules.js';
 
 /** PEM type cosign writes today. */
 export const SIGSTORE_ENCRYPTED_KEY_PEM_TYPE = 'ENCRYPTED SIGSTORE PRIVATE KEY';
@@ -101,6 +101,7 @@ export function decryptSecureSystemsLib(untrustedEnvelope: Uint8Array, password:
   }
   const salt = b64Field(kdf['salt'], 'kdf.salt');
   if (salt.length === 0) throw invalid(SUBJECT, 'encrypted key: kdf.salt: expected bytes, got none');
+  const nacl = naclModule();
   const nonce = b64Field(cipher['nonce'], 'cipher.nonce', nacl.secretbox.nonceLength);
   const ciphertext = b64Field(doc['ciphertext'], 'ciphertext');
   const key = scryptSync(Buffer.from(password, 'utf8'), salt, nacl.secretbox.keyLength, {
@@ -121,6 +122,7 @@ export function decryptSecureSystemsLib(untrustedEnvelope: Uint8Array, password:
 
 /** Encrypt `plaintext` as go-securesystemslib `encrypted.Encrypt` does (Legacy scrypt, random salt and nonce). */
 export function encryptSecureSystemsLib(plaintext: Uint8Array, password: string): Buffer {
+  const nacl = naclModule();
   const salt = randomBytes(SALT_BYTES);
   const nonce = randomBytes(nacl.secretbox.nonceLength);
   const key = scryptSync(Buffer.from(password, 'utf8'), salt, nacl.secretbox.keyLength, {

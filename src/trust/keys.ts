@@ -65,9 +65,17 @@ export function parsePublicKeyPem(pem: string, subject = 'public key'): KeyObjec
 
 /** `sha256:<hex>` of the key's DER SubjectPublicKeyInfo: a stable, non-secret key id. */
 export function publicKeyId(key: KeyObject): string {
+  // Memoized per KeyObject: a policy with N keys over M signatures asks N×M times, and the DER export costs more
+  // than the ECDSA verification it labels. KeyObjects are immutable, so the id cannot go stale.
+  const known = keyIds.get(key);
+  if (known !== undefined) return known;
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return `sha256:${sha256Hex(pub.export({ type: 'spki', format: 'der' }))}`;
+  const id = `sha256:${sha256Hex(pub.export({ type: 'spki', format: 'der' }))}`;
+  keyIds.set(key, id);
+  return id;
 }
+
+const keyIds = new WeakMap<KeyObject, string>();
 
 function hashFor(alg: KeyAlgorithm): string | null {
   return alg === 'ed25519' ? null : 'sha256';

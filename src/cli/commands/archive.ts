@@ -37,12 +37,18 @@ archive appears under FILE only when complete (temp file + rename). Foreign-laye
 export const loadCommand: Command = {
   options: { input: { type: 'string', short: 'i' }, tag: { type: 'string' } },
   positionals: [0, 0],
-  help: `Usage: customs load -i FILE [--tag REGISTRY/REPO:TAG] [--store DIR]
+  help: `Usage: customs load -i FILE [--tag REGISTRY/REPO:TAG] [--policy FILE] [--registries.d DIR]
+                   [--insecure-policy] [--store DIR]
 
 Import a docker-archive (docker save, podman save, skopeo) or an oci-archive into the store. The archive is
 untrusted: its tar is read strictly (no links, devices, absolute or .. names, duplicates), paths inside
 manifest.json are only looked up as archive members, and every blob must match its digest (docker-archive
 layers: the config's diff_ids) before anything is tagged. A refused load leaves the store as it was.
+
+Every name to be tagged must pass the policy, as for pull: a rejecting scope or no policy file refuses with
+exit 7 before anything is stored; the signatures the scope requires are checked before tagging (exit 6).
+GPG signatures come from the registries.d lookaside for the name (a file:// lookaside works offline);
+cosign, sigstore and Notary signatures live in the registry the name points at, which must be reachable.
 
   --tag NAME   tag the (single) image as NAME instead of the names in the archive; needed when the archive
                carries short names (docker save writes busybox:latest) or none
