@@ -330,6 +330,23 @@ async function runWorker(
   };
 }
 
+/**
+ * Resolves on 'drain' or 'close', removing both listeners either way. (`Promise.race` of two `events.once` left the
+ * losing 'close' listener and its 'error' companion attached on every backpressure wait:
+ * MaxListenersExceededWarning on every unpack.)
+ */
+function drainOrClose(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.removeListener('drain', done);
+      stream.removeListener('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
 /** Write each blob's exact bytes to the worker's stdin, in order, with backpressure. */
 async function feed(
   stdin: NodeJS.WritableStream & { destroyed: boolean },
@@ -359,9 +376,7 @@ async function feed(
           const take = buf.subarray(0, Math.min(buf.length, left));
           left -= take.length;
           if (broken || stdin.destroyed) return;
-          if (!stdin.write(take)) {
-            await Promise.race([once(stdin, 'drain'), once(stdin, 'close')]);
-          }
+          if (!stdin.write(take)) await drainOrClose(stdin);
           if (left === 0) break;
         }
         if (left !== 0) throw new CustomsError('SIZE_MISMATCH', `layer ${i}: blob shrank while being read`);
