@@ -161,7 +161,13 @@ export function createBlobStream(options: BlobStreamOptions): Readable {
           abandonBody(res.body);
           options.onResume(resumes, `${errorCodeOf(err) ?? 'connection error'} after ${offset} of ${size} bytes`);
           res = await options.reopen(offset, signal);
-          skip = checkResumeResponse(res, offset, size, subject);
+          try {
+            skip = checkResumeResponse(res, offset, size, subject);
+          } catch (checkErr) {
+            // Through translate like every other failure, so the client scrubs secrets a hostile registry echoed
+            // into Content-Range or Content-Length.
+            throw options.translate(checkErr, res.url);
+          }
         }
       }
     } finally {

@@ -719,7 +719,9 @@ export class RegistryClient implements Source {
     const origin = await this.#transport.origin(ctx.host, signal);
     const url = new URL(path, origin);
     const first = await this.#follow(ctx, origin, url, headers, await this.#currentAuth(ctx, signal), signal, init);
-    if (first.status !== 401) return first;
+    // A 401 from a host the registry redirected us to is that host's answer, not the registry's: its challenge
+    // must not choose where the user's credentials go (a token realm of its choosing, or Basic on a retry).
+    if (first.status !== 401 || !isCredentialTarget(first.url, origin)) return first;
 
     const untrustedChallenge = first.headers['www-authenticate'];
     await discardBody(first.body);
@@ -809,7 +811,16 @@ export class RegistryClient implements Source {
       } finally {
         await discardBody(res.body);
       }
-      current = checkRedirect(location, current, hop);
+      const next = checkRedirect(location, current, hop);
+      // A push body goes only to the registry itself (uploadLocation's rule), redirect or not.
+      if (init.body !== undefined && !isCredentialTarget(next, origin)) {
+        throw new CustomsError(
+          'REDIRECT_REFUSED',
+          `redirect from ${redactUrl(current)}: to ${redactUrl(next)}: an upload may not leave the registry's origin ${origin.origin}`,
+          { hint: 'The registry told customs to upload elsewhere; customs pushes only to the registry itself.' },
+        );
+      }
+      current = next;
     }
   }
 

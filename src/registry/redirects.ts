@@ -24,9 +24,10 @@ function refuse(what: string, hint: string, details: Record<string, unknown> = {
 /**
  * Resolve and check the target of redirect number `hop` (1-based) from `from`. Returns the target URL or throws
  * REDIRECT_REFUSED when: there are more than MAX_REDIRECTS hops, Location is missing or not a URL, the target is
- * not http(s), it carries userinfo, it downgrades https to http for a non-loopback host, or its host is
- * link-local, unspecified or multicast (SSRF). Host names are checked as written; the transport checks the
- * resolved addresses of cross-origin targets at connect time.
+ * not http(s), it carries userinfo, it downgrades https to http for a non-loopback host, its host is link-local,
+ * unspecified or multicast, or it is loopback while `from` is not (SSRF). Host names are checked as written; the
+ * transport checks the resolved addresses of cross-origin targets at connect time (link-local only: a name that
+ * resolves to 127.0.0.1 is not caught here).
  */
 export function checkRedirect(untrustedLocation: string | undefined, from: URL, hop: number): URL {
   const subject = `redirect from ${redactUrl(from)}`;
@@ -68,6 +69,15 @@ export function checkRedirect(untrustedLocation: string | undefined, from: URL, 
     refuse(
       `${subject}: to ${shown}: host ${target.hostname} is link-local, unspecified or multicast`,
       'A registry redirecting to such an address is attempting request forgery; do not trust it.',
+      { target: shown },
+    );
+  }
+  // Same rule as token realms (realm.ts): a remote host may not point customs at this machine, or it reaches
+  // local-only services (admin ports, a Docker API on 127.0.0.1:2375) from the user's host (SSRF).
+  if (isLoopbackHost(target.hostname) && !isLoopbackHost(from.hostname)) {
+    refuse(
+      `${subject}: to ${shown}: loopback target named by non-loopback host ${from.host}`,
+      'A remote registry redirecting to this machine is attempting request forgery; do not trust it.',
       { target: shown },
     );
   }
