@@ -2,6 +2,7 @@
  * Progress rendering: per-blob bars (bytes, rate) redrawn in place on a TTY, plain lines otherwise, nothing with
  * `--quiet` or `--json` (machines read the final JSON document instead).
  */
+import { sanitizeForDisplay } from '../internal/redact.js';
 import type { ProgressEvent, ProgressSink } from '../oci/index.js';
 
 export interface TextOutput {
@@ -48,10 +49,10 @@ export function plainProgress(out: TextOutput): ProgressSink {
         out.write(`${e.skipped ? 'present ' : 'verified'} ${shortDigest(e.digest)} (${formatBytes(e.size)})\n`);
         break;
       case 'retry':
-        out.write(`retrying ${e.what} (attempt ${e.attempt}): ${e.reason}\n`);
+        out.write(`retrying ${sanitizeForDisplay(e.what)} (attempt ${e.attempt}): ${sanitizeForDisplay(e.reason)}\n`);
         break;
       case 'info':
-        out.write(`${e.message}\n`);
+        out.write(`${sanitizeForDisplay(e.message)}\n`);
         break;
       case 'blob-progress':
         break;

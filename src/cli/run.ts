@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { exitCodeOf, isCustomsError } from '../errors.js';
+import { sanitizeForDisplay } from '../internal/redact.js';
 import { createContext } from '../ops/index.js';
 import { usage, type CliIo, type Output, type Values } from './command.js';
 import { COMMANDS } from './commands/index.js';
@@ -89,11 +90,22 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
+/** Error text bound for a terminal: messages quote registry answers, archive names and worker reports. */
+const MAX_ERROR_DISPLAY_CHARS = 4096;
+
+/**
+ * Untrusted text for stderr: control characters (ESC sequences can rewrite the screen, the title or the clipboard)
+ * and bidi overrides (Trojan Source, CVE-2021-42574) become `?`. Newlines are kept: messages may span lines.
+ */
+function forTerminal(untrustedText: string): string {
+  return sanitizeForDisplay(untrustedText, MAX_ERROR_DISPLAY_CHARS);
+}
+
 function reportError(err: unknown, io: CliIo, json: boolean): void {
   if (isCustomsError(err)) {
     if (json) io.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
-    io.stderr.write(`customs: ${err.message}\n`);
-    if (err.hint !== undefined) io.stderr.write(`  hint: ${err.hint}\n`);
+    io.stderr.write(`customs: ${forTerminal(err.message)}\n`);
+    if (err.hint !== undefined) io.stderr.write(`  hint: ${forTerminal(err.hint)}\n`);
     return;
   }
   // A bug, not an expected failure: say so, keep the stack for the report, exit 1.
@@ -101,6 +113,6 @@ function reportError(err: unknown, io: CliIo, json: boolean): void {
   if (json)
     io.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL', exitCode: 1, message: e.message } }, null, 2)}\n`);
   io.stderr.write(
-    `customs: internal error: ${e.message}\n${e.stack ?? ''}\n  hint: this is a bug in customs; please report it with the command you ran.\n`,
+    `customs: internal error: ${forTerminal(e.message)}\n${forTerminal(e.stack ?? '')}\n  hint: this is a bug in customs; please report it with the command you ran.\n`,
   );
 }

@@ -48,9 +48,15 @@ export function scrubSecrets(text: string, secrets: Iterable<string>): string {
   return out;
 }
 
-/** Truncate untrusted text (e.g. a registry error body) for display, removing control characters. */
+/**
+ * Truncate untrusted text (e.g. a registry error body) for display, replacing C0/C1 control characters (except tab
+ * and newline) and bidi controls (CVE-2021-42574: embeddings, overrides, isolates and the ALM/LRM/RLM marks) by `?`.
+ */
 export function sanitizeForDisplay(untrustedText: string, maxChars = 512): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = untrustedText.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
+  const clean = untrustedText.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    '?',
+  );
   return clean.length > maxChars ? `${clean.slice(0, maxChars)}…` : clean;
 }

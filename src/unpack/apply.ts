@@ -192,6 +192,12 @@ export class Applier {
         if (src === target) {
           throw new CustomsError('ARCHIVE_INVALID', 'layer tar: hardlink to itself', { details: { path: shown } });
         }
+        if (src.startsWith(`${target}/`)) {
+          // Replacing the directory `target` would delete the link source first (a confusing ENOENT otherwise).
+          throw new CustomsError('ARCHIVE_INVALID', 'layer tar: hardlink to a file inside the entry it replaces', {
+            details: { path: shown },
+          });
+        }
         if (existing !== undefined) removeNoFollow(target);
         this.#dirs.delete(key);
         // link(2) does not follow a symlink source on Linux: the link itself is linked. Mode and times are the

@@ -11,13 +11,21 @@ import { once } from 'node:events';
 import {
   chmodSync,
   chownSync,
+  closeSync,
+  constants,
+  fchownSync,
+  fstatSync,
   lchownSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   renameSync,
+  rmdirSync,
   rmSync,
+  unlinkSync,
   writeFileSync,
+  type Stats,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -107,13 +115,79 @@ function workerLayers(layers: readonly LayerBlob[]): WorkerLayer[] {
   });
 }
 
+/** Open a directory without following a symlink at its last component. */
+const O_DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/**
+ * `name` inside the directory open as `dirFd`, openat(2)-style: /proc/self/fd/N resolves to exactly that directory
+ * whatever has been renamed or swapped since, so only `name` itself is looked up (and, with lstat/lchown/unlink/
+ * rmdir, never followed). Node has no *at() calls; this is how the parent walks a tree that a worker running as
+ * another uid could still be changing (filepath-securejoin and umoci use the same /proc/self/fd idiom).
+ */
+function at(dirFd: number, name: string): string {
+  return `/proc/self/fd/${dirFd}/${name}`;
+}
+
+function namesIn(dirFd: number): string[] {
+  return readdirSync(`/proc/self/fd/${dirFd}`);
+}
+
+/**
+ * Remove `dir` and everything under it without ever following a link, even if the tree changes meanwhile: each
+ * directory is entered through an O_NOFOLLOW descriptor and its entries are unlinked/rmdir-ed relative to it. A
+ * path-based rm -r (rmSync, or chmod + readdir by path) run as root could be redirected to host files by a worker
+ * process that swaps a directory for a symlink between the lstat and the readdir (rimraf/remove_all TOCTOU class,
+ * CVE-2022-21658).
+ */
+function removeTreeNoFollow(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, O_DIR_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR' || code === 'ELOOP') return unlinkSync(dir);
+    throw err;
+  }
+  try {
+    const emptyDir = (dirFd: number): void => {
+      for (const name of namesIn(dirFd)) {
+        const p = at(dirFd, name);
+        let child: number | undefined;
+        try {
+          child = openSync(p, O_DIR_NOFOLLOW);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTDIR' && code !== 'ELOOP') throw err;
+        }
+        if (child === undefined) {
+          unlinkSync(p);
+          continue;
+        }
+        try {
+          emptyDir(child);
+        } finally {
+          closeSync(child);
+        }
+        rmdirSync(p);
+      }
+    };
+    emptyDir(fd);
+  } finally {
+    closeSync(fd);
+  }
+  rmdirSync(dir);
+}
+
 /** Remove a tree even when the image left directories without write/search permission (non-root callers). */
 function forceRemove(dir: string): void {
   try {
-    rmSync(dir, { recursive: true, force: true });
+    removeTreeNoFollow(dir);
     return;
   } catch {
-    // fall through: open up directories, then retry
+    // As root a failure here may be a worker process racing us: never fall back to path-based removal, which it
+    // could redirect. The `.tmp-` leftover is garbage for gc. Non-root callers: the worker ran as the same user.
+    if (process.getuid?.() === 0) return;
   }
   const walk = (p: string): void => {
     let st;
@@ -134,24 +208,77 @@ function forceRemove(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+function unsafeTree(what: string, p: string): CustomsError {
+  return new CustomsError('UNSAFE_PATH', `unpack: worker produced ${what} at ${p}`, {
+    hint: 'The unpack worker misbehaved (a decoder bug or a compromised worker); nothing was handed over.',
+  });
+}
+
 /**
- * The parent's own pass over what the worker wrote (defence in depth against a compromised worker): never follows
- * a link, refuses anything but files, directories, symlinks and FIFOs, refuses setuid/setgid bits, and gives every
- * entry to the invoking user when the worker ran as another uid.
+ * The parent's own pass over what the worker wrote (defence in depth against a compromised worker, which may still
+ * be running when no pid namespace holds it): never follows a link (every lookup is relative to an O_NOFOLLOW
+ * directory descriptor), refuses anything but files, directories, symlinks and FIFOs, refuses setuid/setgid bits,
+ * refuses an inode with links outside the tree (a hardlink to a host file), and gives every entry to the invoking
+ * user when the worker ran as another uid. Each entry is checked, chowned, and checked again: after the chown the
+ * worker uid can no longer change the inode (and chown clears setuid bits set in between); an entry replaced
+ * meanwhile is refused.
  */
-function adoptTree(root: string, chownTo: { uid: number; gid: number } | undefined): void {
-  const walk = (p: string): void => {
-    const st = lstatSync(p);
+export function adoptTree(root: string, chownTo: { uid: number; gid: number } | undefined): void {
+  /** Inodes with nlink > 1: how many names the tree holds for each. */
+  const links = new Map<string, { nlink: number; seen: number; path: string }>();
+  const assertSafe = (st: Stats, shown: string): void => {
     if (!(st.isFile() || st.isDirectory() || st.isSymbolicLink() || st.isFIFO())) {
-      throw new CustomsError('UNSAFE_PATH', `unpack: worker produced a special file at ${p}`);
+      throw unsafeTree('a special file', shown);
     }
-    if (!st.isSymbolicLink() && (st.mode & 0o6000) !== 0) {
-      throw new CustomsError('UNSAFE_PATH', `unpack: worker produced a setuid/setgid file at ${p}`);
-    }
-    if (chownTo !== undefined) lchownSync(p, chownTo.uid, chownTo.gid);
-    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+    if (!st.isSymbolicLink() && (st.mode & 0o6000) !== 0) throw unsafeTree('a setuid/setgid file', shown);
   };
-  walk(root);
+  const countLinks = (st: Stats, shown: string): void => {
+    if (st.isDirectory() || st.nlink <= 1) return;
+    const key = `${st.dev}:${st.ino}`;
+    const l = links.get(key) ?? { nlink: st.nlink, seen: 0, path: shown };
+    l.seen++;
+    links.set(key, l);
+  };
+  const walk = (dirFd: number, shownDir: string): void => {
+    for (const name of namesIn(dirFd)) {
+      const p = at(dirFd, name);
+      const shown = `${shownDir}/${name}`;
+      const before = lstatSync(p);
+      assertSafe(before, shown);
+      if (chownTo !== undefined) lchownSync(p, chownTo.uid, chownTo.gid);
+      const st = lstatSync(p);
+      if (st.ino !== before.ino || st.dev !== before.dev)
+        throw unsafeTree('an entry that changed during checks', shown);
+      assertSafe(st, shown);
+      countLinks(st, shown);
+      if (!st.isDirectory()) continue;
+      const fd = openSync(p, O_DIR_NOFOLLOW);
+      try {
+        const opened = fstatSync(fd);
+        if (opened.ino !== st.ino || opened.dev !== st.dev) {
+          throw unsafeTree('a directory that changed during checks', shown);
+        }
+        walk(fd, shown);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  };
+  const rootFd = openSync(root, O_DIR_NOFOLLOW);
+  try {
+    assertSafe(fstatSync(rootFd), root);
+    if (chownTo !== undefined) fchownSync(rootFd, chownTo.uid, chownTo.gid);
+    assertSafe(fstatSync(rootFd), root);
+    walk(rootFd, root);
+  } finally {
+    closeSync(rootFd);
+  }
+  for (const l of links.values()) {
+    // CVE-2021-32760 / moby pkg/archive hardlink class: a name inside DEST sharing an inode with a host file would
+    // let anything that later writes into DEST write the host file.
+    if (l.seen !== l.nlink)
+      throw unsafeTree(`a hardlink to a file outside the tree (${l.seen} of ${l.nlink} links)`, l.path);
+  }
 }
 
 function parseMessage(line: string): WorkerMessage {

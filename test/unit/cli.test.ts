@@ -65,3 +65,12 @@ test('--platform is validated before any connection', async () => {
   const r = await cli(['pull', '127.0.0.1:9/x:1', '--platform', 'linux', '--insecure-policy']);
   assert.equal(r.code, 2);
 });
+
+test('untrusted text in an error never reaches the terminal as escape or bidi control characters', async () => {
+  // Terminal escape injection (CVE-2021-25743 kubectl class) and Trojan Source bidi (CVE-2021-42574).
+  const r = await cli(['images', '--\x1b]0;pwned\x07\x1b[2J\u202ex']);
+  assert.equal(r.code, 2);
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(r.stderr, /[\x1b\x07\u202e]/);
+  assert.match(r.stderr, /pwned/);
+});
