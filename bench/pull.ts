@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { pushImages, requirePeer, run, startRegistry } from '../test/integration/helpers/registry.js';
+import { pushImages, requirePeer, startRegistry } from '../test/integration/helpers/registry.js';
 import { CLI } from '../test/integration/helpers/customs.js';
+import { median, timed, type Sample } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,25 +25,6 @@ const { values } = parseArgs({
 });
 const RUNS = Number(values.runs);
 const SCALE = Number(values.scale);
-
-interface Sample {
-  seconds: number;
-  rssKiB: number;
-}
-
-/** Run a command under GNU time; returns wall seconds and max RSS in KiB. */
-async function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Sample> {
-  const marker = '__RSS__';
-  const t0 = process.hrtime.bigint();
-  const r = await run('/usr/bin/time', ['-f', `${marker}%M`, cmd, ...args], {
-    timeoutMs: 900_000,
-    ...(env === undefined ? {} : { env }),
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
-  const m = new RegExp(`${marker}(\\d+)`).exec(r.stderr);
-  return { seconds, rssKiB: Number(m?.[1] ?? 0) };
-}
 
 /** The floor: GET each blob, hash and write it, 3 in parallel, like a pull with no checks at all. */
 async function floor(base: string, repo: string, manifestRef: string, dir: string): Promise<Sample> {
@@ -70,11 +52,6 @@ async function floor(base: string, repo: string, manifestRef: string, dir: strin
   };
   await Promise.all([worker(), worker(), worker()]);
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, rssKiB: Math.round(process.memoryUsage().rss / 1024) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function main(): Promise<void> {

@@ -15,6 +15,7 @@ import { createGunzip } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { pushImages, requirePeer, run, startRegistry } from '../test/integration/helpers/registry.js';
 import { CLI } from '../test/integration/helpers/customs.js';
+import { median, timed, type Sample } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,33 +27,12 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const SCALE = Number(values.scale);
 
-interface Sample {
-  seconds: number;
-  rssKiB: number;
-}
-
-async function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Sample> {
-  const t0 = process.hrtime.bigint();
-  const r = await run('/usr/bin/time', ['-f', '__RSS__%M', cmd, ...args], {
-    timeoutMs: 900_000,
-    ...(env === undefined ? {} : { env }),
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
-  return { seconds, rssKiB: Number(/__RSS__(\d+)/.exec(r.stderr)?.[1] ?? 0) };
-}
-
 async function nodeGunzip(paths: string[]): Promise<Sample> {
   const t0 = process.hrtime.bigint();
   for (const p of paths) {
     await pipeline(createReadStream(p), createGunzip(), new Writable({ write: (_c, _e, cb) => cb() }));
   }
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, rssKiB: 0 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function main(): Promise<void> {

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { pushImages, requirePeer, run, startRegistry } from '../test/integration/helpers/registry.js';
 import { CLI } from '../test/integration/helpers/customs.js';
 import { clearDecisionCache, createContext, verifyImage } from '../src/ops/index.js';
+import { median } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,12 +44,6 @@ async function timedCustoms(args: string[], env: NodeJS.ProcessEnv): Promise<num
 
 async function customsOk(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   await timedCustoms(args, env);
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;

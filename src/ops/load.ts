@@ -59,6 +59,16 @@ import {
   type RequirementSet,
 } from '../policy/index.js';
 import type { RegistryClient } from '../registry/index.js';
+import {
+  BLOCK,
+  checkHeader,
+  cstring,
+  decodeName,
+  isZeroBlock,
+  parseNumeric,
+  parsePax,
+  type PaxOverrides,
+} from '../unpack/index.js';
 import type { ContentStore } from '../store/index.js';
 import { openStore } from '../store/index.js';
 import { policyFor, registriesDFor, type Context } from './context.js';
@@ -80,7 +90,6 @@ export const MAX_IMAGE_LAYERS = 1000;
 export const MAX_LOAD_INDEX_DEPTH = 2;
 /** Read size for streaming members into quarantine. */
 const READ_CHUNK_BYTES = 1 * MiB;
-const BLOCK = 512;
 
 export type LoadFormat = 'docker-archive' | 'oci-archive';
 
@@ -189,107 +198,6 @@ export function resolveSymlinkTarget(linkName: string, untrustedTarget: string):
   return canonicalMemberName(parts.join('/'));
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function cstring(block: Buffer, start: number, len: number): Buffer {
-  const f = block.subarray(start, start + len);
-  const nul = f.indexOf(0);
-  return nul === -1 ? f : f.subarray(0, nul);
-}
-
-function decodeName(bytes: Buffer): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw archiveInvalid('member name is not valid UTF-8');
-  }
-}
-
-function parseOctal(block: Buffer, start: number, len: number, field: string): number {
-  const f = block.subarray(start, start + len);
-  const b0 = f[0] ?? 0;
-  if ((b0 & 0x80) !== 0) {
-    if ((b0 & 0x40) !== 0) throw archiveInvalid(`negative ${field}`);
-    let v = BigInt(b0 & 0x7f);
-    for (let i = 1; i < f.length; i++) v = (v << 8n) | BigInt(f[i] ?? 0);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw archiveInvalid(`${field} out of range`);
-    return Number(v);
-  }
-  const s = f
-    .toString('latin1')
-    .replace(/^ +/, '')
-    .replace(/[\0 ]+$/, '');
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw archiveInvalid(`${field} is not an octal number`);
-  const v = parseInt(s, 8);
-  if (!Number.isSafeInteger(v)) throw archiveInvalid(`${field} out of range`);
-  return v;
-}
-
-function isZero(b: Buffer): boolean {
-  for (const x of b) if (x !== 0) return false;
-  return true;
-}
-
-function checkHeader(block: Buffer): 'ustar' | 'gnu' {
-  const stored = block
-    .subarray(148, 156)
-    .toString('latin1')
-    .replace(/^ +/, '')
-    .replace(/[\0 ]+$/, '');
-  if (!/^[0-7]{1,7}$/.test(stored)) throw archiveInvalid('header checksum field is not octal: not a tar archive');
-  const want = parseInt(stored, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : (block[i] as number);
-    unsigned += c;
-    signed += c < 128 ? c : c - 256;
-  }
-  if (want !== unsigned && want !== signed)
-    throw archiveInvalid(`bad header checksum: expected ${unsigned}, got ${want}`);
-  const magic = block.subarray(257, 265).toString('latin1');
-  if (magic === 'ustar\x0000') return 'ustar';
-  if (magic === 'ustar  \x00') return 'gnu';
-  throw archiveInvalid('missing ustar magic: not a POSIX or GNU tar archive');
-}
-
-/** PAX records (POSIX pax "pax Extended Header"), strictly: only `path` and `size` are applied. */
-function parsePaxRecords(untrusted: Buffer): { path?: string; linkpath?: string; size?: number } {
-  const out: { path?: string; linkpath?: string; size?: number } = {};
-  const seen = new Set<string>();
-  let off = 0;
-  while (off < untrusted.length) {
-    const sp = untrusted.indexOf(0x20, off);
-    if (sp === -1 || sp - off > 20) throw archiveInvalid('malformed PAX record');
-    const lenStr = untrusted.subarray(off, sp).toString('latin1');
-    if (!/^[1-9][0-9]*$/.test(lenStr)) throw archiveInvalid('malformed PAX record length');
-    const len = parseInt(lenStr, 10);
-    if (off + len > untrusted.length || len <= lenStr.length + 2) throw archiveInvalid('malformed PAX record length');
-    const rec = untrusted.subarray(sp + 1, off + len);
-    if (rec[rec.length - 1] !== 0x0a) throw archiveInvalid('malformed PAX record: no trailing newline');
-    const eq = rec.indexOf(0x3d);
-    if (eq <= 0) throw archiveInvalid('malformed PAX record: no key');
-    const key = decodeName(rec.subarray(0, eq));
-    const value = rec.subarray(eq + 1, rec.length - 1);
-    if (seen.has(key)) throw archiveInvalid(`duplicate PAX key ${JSON.stringify(key)}`);
-    seen.add(key);
-    off += len;
-    if (key === 'path' || key === 'linkpath') {
-      // A NUL would truncate the name in C readers but not here: a differential (Go archive/tar refuses it too).
-      if (value.includes(0)) throw archiveInvalid(`NUL in PAX ${key}`);
-      out[key] = decodeName(value);
-    } else if (key === 'size') {
-      const s = value.toString('latin1');
-      if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(Number(s))) throw archiveInvalid('malformed PAX size');
-      out.size = Number(s);
-    } else if (key.startsWith('GNU.sparse.')) {
-      throw archiveInvalid(`PAX ${key} refused in an image archive`);
-    }
-  }
-  return out;
-}
-
 /**
  * The members of an archive file, by canonical name. Reads only headers (bodies are skipped by offset), so
  * indexing a multi-GB archive is cheap. Refuses (ARCHIVE_INVALID unless noted): non-tar input, bad checksums,
@@ -315,7 +223,7 @@ export async function indexArchive(
   };
   if (fileSize === 0) throw archiveInvalid('empty file: not a tar archive');
   let pos = 0;
-  let pax: { path?: string; linkpath?: string; size?: number } | undefined;
+  let pax: PaxOverrides | undefined;
   for (;;) {
     signal?.throwIfAborted();
     if (pos + BLOCK > fileSize) {
@@ -324,7 +232,7 @@ export async function indexArchive(
       );
     }
     await readAt(block, pos, 'header');
-    if (isZero(block)) {
+    if (isZeroBlock(block)) {
       if (pax !== undefined) throw archiveInvalid('PAX header not followed by an entry');
       // End of archive: everything after must be zero padding (a second archive appended is a differential).
       const rest = Buffer.alloc(64 * KiB);
@@ -332,13 +240,13 @@ export async function indexArchive(
         const n = Math.min(rest.length, fileSize - p);
         const view = rest.subarray(0, n);
         await readAt(view, p, 'trailer');
-        if (!isZero(view)) throw archiveInvalid('data after the end-of-archive marker');
+        if (!isZeroBlock(view)) throw archiveInvalid('data after the end-of-archive marker');
       }
       return members;
     }
     const flavour = checkHeader(block);
     const flag = String.fromCharCode(block[156] as number);
-    const headerSize = parseOctal(block, 124, 12, 'size');
+    const headerSize = parseNumeric(block, 124, 12, 'size');
     const dataOffset = pos + BLOCK;
     if (flag === 'x') {
       if (pax !== undefined) throw archiveInvalid('two PAX headers for one entry');
@@ -350,17 +258,17 @@ export async function indexArchive(
       }
       const buf = Buffer.alloc(headerSize);
       await readAt(buf, dataOffset, 'PAX header');
-      pax = parsePaxRecords(buf);
+      pax = parsePax(buf);
       pos = dataOffset + Math.ceil(headerSize / BLOCK) * BLOCK;
       continue;
     }
-    let rawName = decodeName(cstring(block, 0, 100));
+    let rawName = decodeName(cstring(block, 0, 100), 'name');
     if (flavour === 'ustar') {
-      const prefix = decodeName(cstring(block, 345, 155));
+      const prefix = decodeName(cstring(block, 345, 155), 'prefix');
       if (prefix !== '') rawName = `${prefix}/${rawName}`;
     }
     const untrustedName = pax?.path ?? rawName;
-    const untrustedLinkname = pax?.linkpath ?? decodeName(cstring(block, 157, 100));
+    const untrustedLinkname = pax?.linkpath ?? decodeName(cstring(block, 157, 100), 'linkname');
     const size = pax?.size ?? headerSize;
     pax = undefined;
     let type: 'file' | 'dir' | 'link';

@@ -120,10 +120,12 @@ export async function pullImage(
   let bytesFetched = 0;
   // Blobs this pull added: removed again if the pull fails, so a refused image leaves the store as it was.
   const added: Digest[] = [];
-  const ingestOnce = async (desc: Descriptor, write: () => Promise<void>): Promise<void> => {
-    if (await store.has(desc)) return;
+  /** Write a blob unless the store has it; true when this pull added it (and must discard it on failure). */
+  const addIfAbsent = async (desc: Descriptor, write: () => Promise<void>): Promise<boolean> => {
+    if (await store.has(desc)) return false;
     await write();
     added.push(desc.digest);
+    return true;
   };
   try {
     await mapLimit(
@@ -132,19 +134,19 @@ export async function pullImage(
       async (desc, jobSignal) => {
         // Foreign layers' `urls` are never followed (image-spec descriptor.md makes them optional): the blob comes
         // from the registry named by the reference or not at all.
-        if (await store.has(desc)) {
-          blobsPresent++;
-          onEvent?.({ type: 'blob-done', digest: desc.digest, size: desc.size, skipped: true });
-          return;
-        }
-        onEvent?.({ type: 'blob-start', digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
-        await ingestOnce(desc, async () => {
+        const fetched = await addIfAbsent(desc, async () => {
+          onEvent?.({ type: 'blob-start', digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
           const body = await source.fetch(ref, desc, jobSignal);
           await store.ingest(desc, body, {
             signal: jobSignal,
             onProgress: (bytes) => onEvent?.({ type: 'blob-progress', digest: desc.digest, bytes, size: desc.size }),
           });
         });
+        if (!fetched) {
+          blobsPresent++;
+          onEvent?.({ type: 'blob-done', digest: desc.digest, size: desc.size, skipped: true });
+          return;
+        }
         blobsFetched++;
         bytesFetched += desc.size;
         onEvent?.({ type: 'blob-done', digest: desc.digest, size: desc.size, skipped: false });
@@ -164,7 +166,7 @@ export async function pullImage(
     }
 
     for (const doc of plan.documents) {
-      await ingestOnce(doc.descriptor, () => store.ingestBytes(doc.descriptor, doc.bytes));
+      await addIfAbsent(doc.descriptor, () => store.ingestBytes(doc.descriptor, doc.bytes));
     }
     // Policy last, on verified content: the decision is over the digest the reference resolved to.
     if (options.gate !== undefined) await options.gate(top.descriptor, signal);

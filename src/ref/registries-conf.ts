@@ -10,11 +10,9 @@
  *
  * Parsing is pure and synchronous (`parseRegistriesConf`); only `loadRegistriesConf` touches the filesystem.
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { parse as parseToml, type TomlTable, type TomlValue } from 'smol-toml';
 import { CustomsError, isCustomsError } from '../errors.js';
-import { readCapped } from '../internal/limit.js';
+import { readConfigFileText } from '../internal/config-file.js';
 import { MiB } from '../internal/units.js';
 import { registriesConfPath, type Env } from './config-paths.js';
 import {
@@ -390,56 +388,15 @@ export interface RegistriesConfPaths {
  */
 export async function loadRegistriesConf(paths: RegistriesConfPaths, signal?: AbortSignal): Promise<RegistriesConf> {
   const path = paths.path ?? registriesConfPath(paths.env);
-  const subject = `registries.conf ${quoteUntrusted(path)}`;
-  signal?.throwIfAborted();
-  let fh;
-  try {
-    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; regular files ignore the flag.
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && paths.path === undefined) return EMPTY_REGISTRIES_CONF;
-    throw new CustomsError('CONFIG_INVALID', `${subject}: cannot open: ${code ?? 'error'}`, {
-      cause: err,
-      hint: code === 'ENOENT' ? 'Check the path given for registries.conf.' : 'Check the file permissions.',
-    });
-  }
-  let bytes: Buffer;
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw configError(subject, 'not a regular file', 'a regular file', 'another file type');
-    if (st.size > MAX_REGISTRIES_CONF_BYTES) {
-      throw configError(subject, 'file too large', `at most ${MAX_REGISTRIES_CONF_BYTES} bytes`, `${st.size} bytes`);
-    }
-    try {
-      bytes = await readCapped(
-        fh.createReadStream({ start: 0, autoClose: false }),
-        MAX_REGISTRIES_CONF_BYTES,
-        subject,
-        signal,
-      );
-    } catch (err) {
-      if (isCustomsError(err)) throw new CustomsError('CONFIG_INVALID', err.message, { cause: err });
-      throw err;
-    }
-  } catch (err) {
-    if (isCustomsError(err)) throw err;
-    throw new CustomsError(
-      'CONFIG_INVALID',
-      `${subject}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-      { cause: err },
-    );
-  } finally {
-    await fh.close();
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (err) {
-    throw new CustomsError('CONFIG_INVALID', `${subject}: invalid text: expected UTF-8, got invalid byte sequences`, {
-      cause: err,
-    });
-  }
+  const text = await readConfigFileText(path, {
+    subject: `registries.conf ${quoteUntrusted(path)}`,
+    maxBytes: MAX_REGISTRIES_CONF_BYTES,
+    code: 'CONFIG_INVALID',
+    missingOk: paths.path === undefined,
+    missingHint: 'Check the path given for registries.conf.',
+    signal,
+  });
+  if (text === undefined) return EMPTY_REGISTRIES_CONF;
   return parseRegistriesConf(text, path);
 }
 

@@ -6,3 +6,13 @@ export { unpackLayers, type LayerBlob, type UnpackOptions } from './unpack-layer
 export type { UnpackReport, ReportItem, ReportKind, LayerReport, SandboxReport, SandboxMechanism } from './report.js';
 export type { SandboxMode } from './sandbox.js';
 export { DEFAULT_LIMITS, type UnpackLimits } from './limits.js';
+export {
+  BLOCK,
+  checkHeader,
+  cstring,
+  decodeName,
+  isZeroBlock,
+  parseNumeric,
+  parsePax,
+  type PaxOverrides,
+} from './tar-reader.js';

@@ -43,14 +43,16 @@ export interface TarEntry {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+// Shared by the layer reader and the outer-archive indexer of `customs load` (ops/load.ts), so both refuse the
+// same malformed headers with the same checks.
 function invalid(what: string, details: Record<string, unknown> = {}): CustomsError {
-  return new CustomsError('ARCHIVE_INVALID', `layer tar: ${what}`, {
+  return new CustomsError('ARCHIVE_INVALID', `tar: ${what}`, {
     details,
-    hint: 'The layer is not a well-formed tar archive; customs refuses ambiguous archives rather than guess.',
+    hint: 'The tar stream is not well-formed; customs refuses ambiguous archives rather than guess.',
   });
 }
 
-function decodeName(bytes: Buffer, field: string): string {
+export function decodeName(bytes: Buffer, field: string): string {
   try {
     return utf8.decode(bytes);
   } catch {
@@ -59,7 +61,7 @@ function decodeName(bytes: Buffer, field: string): string {
 }
 
 /** Bytes of a NUL-terminated header field. */
-function cstring(block: Buffer, start: number, len: number): Buffer {
+export function cstring(block: Buffer, start: number, len: number): Buffer {
   const f = block.subarray(start, start + len);
   const nul = f.indexOf(0);
   return nul === -1 ? f : f.subarray(0, nul);
@@ -73,7 +75,8 @@ export function parseNumeric(block: Buffer, start: number, len: number, field: s
   const f = block.subarray(start, start + len);
   const b0 = f[0] ?? 0;
   if ((b0 & 0x80) !== 0) {
-    if (b0 === 0xff) throw invalid(`negative ${field}`, { field });
+    // The second-highest bit is the sign of a base-256 number (GNU tar, Go archive/tar).
+    if ((b0 & 0x40) !== 0) throw invalid(`negative ${field}`, { field });
     let v = BigInt(b0 & 0x7f);
     for (let i = 1; i < f.length; i++) v = (v << 8n) | BigInt(f[i] ?? 0);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`${field} out of range`, { field });
@@ -90,13 +93,13 @@ export function parseNumeric(block: Buffer, start: number, len: number, field: s
   return v;
 }
 
-function isZeroBlock(b: Buffer): boolean {
+export function isZeroBlock(b: Buffer): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
   return true;
 }
 
 /** Verify the header checksum (unsigned sum, or the historic signed sum Go also accepts) and the magic. */
-function checkHeader(block: Buffer): 'ustar' | 'gnu' {
+export function checkHeader(block: Buffer): 'ustar' | 'gnu' {
   const stored = block
     .subarray(148, 156)
     .toString('latin1')
@@ -120,7 +123,7 @@ function checkHeader(block: Buffer): 'ustar' | 'gnu' {
   throw invalid('missing ustar magic: not a POSIX or GNU tar archive (v7 tar is not accepted)');
 }
 
-interface PaxOverrides {
+export interface PaxOverrides {
   path?: string;
   linkpath?: string;
   size?: number;

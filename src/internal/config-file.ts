@@ -1,0 +1,74 @@
+/**
+ * Reading a small configuration file (registries.conf, policy.json, registries.d/*.yaml) with care: regular files
+ * only (opened non-blocking, so a FIFO or device can neither block nor stream forever), a size cap checked before
+ * and while reading, and strict UTF-8. Every failure is a CustomsError with the caller's code.
+ */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { CustomsError, isCustomsError, type ErrorCode } from '../errors.js';
+import { readCapped } from './limit.js';
+
+export interface ConfigFileOptions {
+  /** Name used in messages, e.g. `registries.conf "/etc/…"`. */
+  readonly subject: string;
+  readonly maxBytes: number;
+  /** Code of every error (CONFIG_INVALID for registries.conf, POLICY_INVALID for policy files). */
+  readonly code: ErrorCode;
+  /** Return undefined instead of failing when the file does not exist. */
+  readonly missingOk: boolean;
+  /** Hint when the file is missing and that is an error. */
+  readonly missingHint?: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The file's text, or undefined when it is missing and `missingOk`. */
+export async function readConfigFileText(path: string, options: ConfigFileOptions): Promise<string | undefined> {
+  const { subject, maxBytes, code, signal } = options;
+  signal?.throwIfAborted();
+  let fh;
+  try {
+    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; regular files ignore the flag.
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT' && options.missingOk) return undefined;
+    throw new CustomsError(code, `${subject}: cannot open: ${errno ?? 'error'}`, {
+      cause: err,
+      hint: errno === 'ENOENT' ? (options.missingHint ?? 'Check the path.') : 'Check the file permissions.',
+    });
+  }
+  let bytes: Buffer;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new CustomsError(code, `${subject}: not a regular file: expected a regular file, got another file type`);
+    }
+    if (st.size > maxBytes) {
+      throw new CustomsError(
+        code,
+        `${subject}: file too large: expected at most ${maxBytes} bytes, got ${st.size} bytes`,
+        {
+          details: { expected: maxBytes, got: st.size },
+        },
+      );
+    }
+    bytes = await readCapped(fh.createReadStream({ start: 0, autoClose: false }), maxBytes, subject, signal);
+  } catch (err) {
+    if (isCustomsError(err)) {
+      if (err.code === code) throw err;
+      throw new CustomsError(code, err.message, { cause: err, details: err.details });
+    }
+    throw new CustomsError(code, `${subject}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
+      cause: err,
+    });
+  } finally {
+    await fh.close();
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw new CustomsError(code, `${subject}: invalid text: expected UTF-8, got invalid byte sequences`, {
+      cause: err,
+    });
+  }
+}
