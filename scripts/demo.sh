@@ -22,7 +22,7 @@ if [ ! -d node_modules ]; then
   npm ci
 fi
 npm run build
-cli=$repo/dist/src/cli/main.js
+cli=$repo/dist/bundle/customs.js
 if [ ! -f "$cli" ]; then
   echo "demo: $cli was not built; the customs CLI (src/cli/main.ts) is missing" >&2
   exit 1

@@ -19,6 +19,14 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Resolves once everything written to `stream` so far has been handed to the OS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0 || stream.destroyed) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
 const code = await run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
@@ -27,4 +35,7 @@ const code = await run(process.argv.slice(2), {
   readStdin,
   signal: controller.signal,
 });
-process.exitCode = code;
+// Exit as soon as the command has finished and its output is flushed: nothing is left to wait for, and a natural
+// exit waited tens of milliseconds more (closing pooled sockets, V8 idle tasks) on every command.
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

@@ -8,6 +8,7 @@
  * one byte past `size` before failing, so the consumer can see for itself that the body was too long.
  */
 import { Readable } from 'node:stream';
+import { copyInto, isBulkSource, type BulkSink, type BulkSource } from '../internal/bulk.js';
 import { CustomsError, mismatch } from '../errors.js';
 import { sanitizeForDisplay } from '../internal/redact.js';
 import { errorCodeOf } from './retry.js';
@@ -106,68 +107,84 @@ export function checkResumeResponse(res: HttpResponse, offset: number, size: num
   throw mismatch('HTTP_STATUS', subject, 'resumed transfer: status', '206 or 200', res.status);
 }
 
+/** A blob's bytes: a Readable, and a BulkSource that fills a sink's own buffers (the fast path for ingest). */
+export type BlobStream = Readable & BulkSource;
+
 /**
  * A Readable of at most `size + 1` bytes: the blob as sent, resumed up to `maxResumes` times after a broken or
  * idle connection. Fails with SIZE_MISMATCH after handing on one byte past `size`, or when the body ends short;
- * the response is destroyed as soon as the cap is reached.
+ * the response is destroyed as soon as the cap is reached. `pipeBulk` delivers the same bytes under the same
+ * rules into a BulkSink; a stream is consumed one way or the other, not both.
  */
-export function createBlobStream(options: BlobStreamOptions): Readable {
+export function createBlobStream(options: BlobStreamOptions): BlobStream {
   const { size, subject, signal } = options;
   const maxResumes = options.maxResumes ?? MAX_RESUMES;
+  let res = options.first;
+  let offset = 0;
+  let skip = 0;
+  let resumes = 0;
+  let consumed = false;
+
+  const longer = (): CustomsError =>
+    new CustomsError('SIZE_MISMATCH', `${subject}: body longer than declared: expected ${size} bytes, got more`, {
+      details: { expected: size },
+    });
+  const shorter = (): CustomsError =>
+    mismatch('SIZE_MISMATCH', subject, 'body shorter than declared', `${size} bytes`, `${offset} bytes`);
+
+  /** After a failed transfer: rethrow (translated), or reopen at `offset` and set how much to skip. */
+  async function resumeAfter(err: unknown): Promise<void> {
+    if (signal?.aborted === true) throw signal.reason;
+    if (!isResumableBodyError(err) || resumes >= maxResumes) {
+      throw options.translate(err, res.url);
+    }
+    resumes++;
+    abandonBody(res.body);
+    options.onResume(resumes, `${errorCodeOf(err) ?? 'connection error'} after ${offset} of ${size} bytes`);
+    res = await options.reopen(offset, signal);
+    try {
+      skip = checkResumeResponse(res, offset, size, subject);
+    } catch (checkErr) {
+      // Through translate like every other failure, so the client scrubs secrets a hostile registry echoed
+      // into Content-Range or Content-Length.
+      throw options.translate(checkErr, res.url);
+    }
+  }
+
+  /** Drop the first `skip` bytes of `chunk` (a 200 answer to a Range request resends the blob from 0). */
+  function afterSkip(chunk: unknown): Buffer {
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    if (skip > 0) {
+      const n = Math.min(skip, buf.length);
+      buf = buf.subarray(n);
+      skip -= n;
+    }
+    return buf;
+  }
 
   async function* bytes(): AsyncGenerator<Buffer> {
-    let res = options.first;
-    let offset = 0;
-    let skip = 0;
-    let resumes = 0;
+    consumed = true;
     try {
       for (;;) {
         try {
           for await (const chunk of res.body) {
-            let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-            if (skip > 0) {
-              const n = Math.min(skip, buf.length);
-              buf = buf.subarray(n);
-              skip -= n;
-              if (buf.length === 0) continue;
-            }
+            const buf = afterSkip(chunk);
+            if (buf.length === 0) continue;
             if (offset + buf.length > size) {
               // One byte past the declared size is proof enough; stop reading there.
               const extra = buf.subarray(0, size + 1 - offset);
               offset += extra.length;
               abandonBody(res.body);
               yield extra;
-              throw new CustomsError(
-                'SIZE_MISMATCH',
-                `${subject}: body longer than declared: expected ${size} bytes, got more`,
-                {
-                  details: { expected: size },
-                },
-              );
+              throw longer();
             }
             offset += buf.length;
             yield buf;
           }
-          if (skip > 0 || offset < size) {
-            throw mismatch('SIZE_MISMATCH', subject, 'body shorter than declared', `${size} bytes`, `${offset} bytes`);
-          }
+          if (skip > 0 || offset < size) throw shorter();
           return;
         } catch (err) {
-          if (signal?.aborted === true) throw signal.reason;
-          if (!isResumableBodyError(err) || resumes >= maxResumes) {
-            throw options.translate(err, res.url);
-          }
-          resumes++;
-          abandonBody(res.body);
-          options.onResume(resumes, `${errorCodeOf(err) ?? 'connection error'} after ${offset} of ${size} bytes`);
-          res = await options.reopen(offset, signal);
-          try {
-            skip = checkResumeResponse(res, offset, size, subject);
-          } catch (checkErr) {
-            // Through translate like every other failure, so the client scrubs secrets a hostile registry echoed
-            // into Content-Range or Content-Length.
-            throw options.translate(checkErr, res.url);
-          }
+          await resumeAfter(err);
         }
       }
     } finally {
@@ -175,5 +192,53 @@ export function createBlobStream(options: BlobStreamOptions): Readable {
     }
   }
 
-  return Readable.from(bytes(), { objectMode: false });
+  async function pipeBulk(sink: BulkSink, sig?: AbortSignal): Promise<void> {
+    if (consumed) throw new CustomsError('INTERNAL', `${subject}: blob stream read twice`);
+    consumed = true;
+    // The sink sees at most one byte past `size`, then the transfer stops: the same cap as the Readable side.
+    const capped: BulkSink = {
+      space: () => {
+        const space = sink.space();
+        const room = size + 1 - offset;
+        return space.length > room ? space.subarray(0, room) : space;
+      },
+      filled: (n) => {
+        offset += n;
+        sink.filled(n);
+        if (offset > size) throw longer();
+      },
+      wants: () => sink.wants(),
+      whenReady: () => sink.whenReady(),
+    };
+    let finished = false;
+    try {
+      for (;;) {
+        try {
+          if (skip === 0 && isBulkSource(res.body)) {
+            await res.body.pipeBulk(capped, sig ?? signal);
+          } else {
+            for await (const chunk of res.body) {
+              const buf = afterSkip(chunk);
+              if (buf.length > 0) await copyInto(capped, buf.subarray(0, Math.min(buf.length, size + 1 - offset)));
+            }
+          }
+          if (skip > 0 || offset < size) throw shorter();
+          finished = true;
+          return;
+        } catch (err) {
+          await resumeAfter(err);
+        }
+      }
+    } finally {
+      if (!finished || !res.body.readableEnded) abandonBody(res.body);
+    }
+  }
+
+  const stream = Readable.from(bytes(), { objectMode: false }) as BlobStream;
+  stream.pipeBulk = pipeBulk;
+  // Destroyed before anyone read it: close the first response's connection too.
+  stream.once('close', () => {
+    if (!consumed) abandonBody(options.first.body);
+  });
+  return stream;
 }

@@ -12,25 +12,33 @@
  *
  * No agent follows redirects (undici 7 does not unless a redirect interceptor is added); the client checks
  * every hop itself (redirects.ts).
+ *
+ * Blob GETs marked `bulk` first try bulk-get.ts (same connect options: TLS material and lookup guard), which
+ * reads a plain 200/206 body straight into the consumer's buffers; any other response is sent again here.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import { CustomsError } from '../errors.js';
 import { redactUrl, sanitizeForDisplay, scrubSecrets } from '../internal/redact.js';
+import { Agent } from '../internal/undici-agent.js';
 import { isLinkLocalOrUnsafeHost, isLoopbackHost } from './auth/index.js';
+import { bulkGet, type BulkConnectOptions } from './bulk-get.js';
 import { errorCodeOf } from './retry.js';
 import { loadRegistryTls } from './tls-config.js';
 
 /** Response headers as undici gives them: lowercased names. */
 export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
+/** A response body: undici's, or the bulk path's RawBody (bulk-get.ts). Consume it, dump it, or destroy it. */
+export type ResponseBody = Readable & { dump(options?: { limit?: number }): Promise<unknown> };
+
 /** An HTTP response whose body has not been read yet. The body must be consumed or destroyed. */
 export interface HttpResponse {
   readonly url: URL;
   readonly status: number;
   readonly headers: ResponseHeaders;
-  readonly body: Dispatcher.ResponseData['body'];
+  readonly body: ResponseBody;
 }
 
 /** One outgoing request. */
@@ -40,6 +48,11 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** Request body; a Buffer so a push can be re-sent after an auth challenge or a 307/308 redirect. */
   readonly body?: string | Buffer;
+  /**
+   * A blob GET whose body is large: try the bulk path (bulk-get.ts), which reads into the consumer's buffers.
+   * Responses it does not handle are sent again through undici.
+   */
+  readonly bulk?: boolean;
 }
 
 /** Which agent carries a request: the registry's own (its TLS material), or the shared foreign one. */
@@ -214,6 +227,7 @@ export class Transport {
   readonly #options: TransportOptions;
   readonly #agents = new Map<string, Promise<Agent>>();
   readonly #origins = new Map<string, Promise<URL>>();
+  readonly #connects = new Map<string, Promise<BulkConnectOptions>>();
   #closed = false;
 
   constructor(options: TransportOptions) {
@@ -258,6 +272,16 @@ export class Transport {
     const method = req.method ?? 'GET';
     try {
       signal?.throwIfAborted();
+      if (req.bulk === true && method === 'GET' && req.body === undefined) {
+        const res = await bulkGet({
+          url: req.url,
+          headers: req.headers,
+          connect: await this.#connectOptions(route, signal),
+          idleTimeoutMs: this.#options.idleTimeoutMs,
+          signal,
+        });
+        if (res !== undefined) return { url: req.url, ...res };
+      }
       const agent = await this.#agent(route, signal);
       const res = await agent.request({
         origin: req.url.origin,
@@ -306,25 +330,38 @@ export class Transport {
 
   async #createAgent(route: Route, signal?: AbortSignal): Promise<Agent> {
     const idle = this.#options.idleTimeoutMs;
-    const common = {
+    const { tls, lookup } = await this.#connectOptions(route, signal);
+    return new Agent({
       headersTimeout: idle,
       bodyTimeout: idle,
       connectTimeout: idle,
       connections: CONNECTIONS_PER_ORIGIN,
-    };
-    if (route.kind === 'foreign') {
-      return new Agent({ ...common, connect: { rejectUnauthorized: true, lookup: guardedLookup } });
+      connect: {
+        rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+        ...(tls?.ca === undefined ? {} : { ca: [...tls.ca] }),
+        ...(tls?.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
+        ...(lookup === undefined ? {} : { lookup }),
+      },
+    });
+  }
+
+  /** How to connect for `route` (shared by undici and the bulk path); cached per route. */
+  async #connectOptions(route: Route, signal?: AbortSignal): Promise<BulkConnectOptions> {
+    const key = route.kind === 'registry' ? `registry ${route.host}` : 'foreign';
+    let options = this.#connects.get(key);
+    if (options === undefined) {
+      options = this.#loadConnectOptions(route, signal);
+      this.#connects.set(key, options);
+      options.catch(() => this.#connects.delete(key));
     }
+    return options;
+  }
+
+  async #loadConnectOptions(route: Route, signal?: AbortSignal): Promise<BulkConnectOptions> {
+    if (route.kind === 'foreign') return { tls: { rejectUnauthorized: true }, lookup: guardedLookup };
     const tls = await loadRegistryTls(this.#options.certsDirs, route.host, signal);
     // containers-registries.conf(5) `insecure = true`: plain HTTP allowed and TLS verification skipped.
     const insecure = this.#options.isInsecure(route.host);
-    return new Agent({
-      ...common,
-      connect: {
-        rejectUnauthorized: !insecure,
-        ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
-        ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
-      },
-    });
+    return { tls: { rejectUnauthorized: !insecure, ca: tls.ca, cert: tls.cert, key: tls.key } };
   }
 }

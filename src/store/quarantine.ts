@@ -5,11 +5,12 @@
  * into `blobs/`. Every other outcome deletes the temp file. A crash leaves a `.partial` file whose owner pid
  * is dead: garbage that fsck reports and gc removes, never a blob.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { addAbortSignal, Readable } from 'node:stream';
-import { mismatch } from '../errors.js';
+import { CustomsError, mismatch } from '../errors.js';
+import { isBulkSource, type BulkSink, type BulkSource } from '../internal/bulk.js';
 import { fsyncDir } from '../internal/atomic.js';
 import { MiB } from '../internal/units.js';
 import { digestAlgorithm, parseDigest, type Digest } from '../ref/index.js';
@@ -81,53 +82,15 @@ export async function ingestStream(
   if (signal !== undefined) addAbortSignal(signal, body);
   const tmp = join(target.quarantineDir, quarantineName());
   let fh: FileHandle | undefined;
-  let inflight: Promise<void> = Promise.resolve();
   try {
     fh = await open(tmp, 'wx', 0o644).catch((err: unknown) => {
       throw ioError(subject, 'cannot create a quarantine file', err);
     });
     const out = fh;
     const hash = createHash(digestAlgorithm(digest));
-    let received = 0;
-    let written = 0;
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    const flush = async (): Promise<void> => {
-      const bufs = batch;
-      const n = batchBytes;
-      batch = [];
-      batchBytes = 0;
-      await inflight; // at most one write in flight: bounded memory, and disk I/O overlaps hashing
-      const p = writeAll(out, bufs).then(
-        () => {
-          written += n;
-          onProgress?.(written);
-        },
-        (err: unknown) => {
-          throw ioError(subject, 'cannot write to quarantine', err);
-        },
-      );
-      p.catch(() => undefined); // handled when awaited; keeps an early failure from being "unhandled"
-      inflight = p;
-    };
-    for await (const chunk of body) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      received += buf.length;
-      if (received > target.size) {
-        // One byte past the declared size proves the sender lied; reading on would let it fill the disk.
-        throw mismatch('SIZE_MISMATCH', subject, 'size mismatch', `${target.size} bytes`, 'more', {
-          hint: SIZE_MISMATCH_HINT,
-          details: { digest },
-        });
-      }
-      hash.update(buf);
-      batch.push(buf);
-      batchBytes += buf.length;
-      if (batchBytes >= WRITE_BATCH_BYTES) await flush();
-    }
-    signal?.throwIfAborted();
-    if (batchBytes > 0) await flush();
-    await inflight;
+    const received = isBulkSource(untrustedBody)
+      ? await ingestBulk(untrustedBody, out, hash, target, signal, onProgress)
+      : await ingestChunks(body, out, hash, target, signal, onProgress);
     if (received !== target.size) {
       throw mismatch('SIZE_MISMATCH', subject, 'size mismatch', `${target.size} bytes`, `${received} bytes`, {
         hint: SIZE_MISMATCH_HINT,
@@ -142,7 +105,6 @@ export async function ingestStream(
     fh = undefined;
   } catch (err) {
     body.destroy();
-    await inflight.catch(() => undefined);
     await fh?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     signal?.throwIfAborted(); // an abort is reported as the abort, not as the stream error it caused
@@ -187,6 +149,195 @@ async function commit(fh: FileHandle, tmp: string, blobPath: string, subject: st
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw ioError(subject, 'cannot commit the blob', err);
+  }
+}
+
+/**
+ * The chunk path: hash each chunk as it arrives, coalesce into writes of WRITE_BATCH_BYTES, at most one write in
+ * flight. Returns the byte count; throws SIZE_MISMATCH one byte past `size`. Every write has settled when it
+ * returns or throws.
+ */
+async function ingestChunks(
+  body: Readable,
+  out: FileHandle,
+  hash: Hash,
+  target: QuarantineTarget,
+  signal: AbortSignal | undefined,
+  onProgress: ((bytesSoFar: number) => void) | undefined,
+): Promise<number> {
+  const { size, digest } = target;
+  const subject = `blob ${digest}`;
+  let inflight: Promise<void> = Promise.resolve();
+  let received = 0;
+  let written = 0;
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  const flush = async (): Promise<void> => {
+    const bufs = batch;
+    const n = batchBytes;
+    batch = [];
+    batchBytes = 0;
+    await inflight; // at most one write in flight: bounded memory, and disk I/O overlaps hashing
+    const p = writeAll(out, bufs).then(
+      () => {
+        written += n;
+        onProgress?.(written);
+      },
+      (err: unknown) => {
+        throw ioError(subject, 'cannot write to quarantine', err);
+      },
+    );
+    p.catch(() => undefined); // handled when awaited; keeps an early failure from being "unhandled"
+    inflight = p;
+  };
+  try {
+    for await (const chunk of body) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      received += buf.length;
+      if (received > size) throw longerThan(size, subject, digest);
+      hash.update(buf);
+      batch.push(buf);
+      batchBytes += buf.length;
+      if (batchBytes >= WRITE_BATCH_BYTES) await flush();
+    }
+    signal?.throwIfAborted();
+    if (batchBytes > 0) await flush();
+    await inflight;
+    return received;
+  } finally {
+    await inflight.catch(() => undefined);
+  }
+}
+
+/** Buffers lent to bulk sources, kept for the next ingest: reused memory is what makes the bulk path fast. */
+const bulkBufferPool: Buffer[] = [];
+/** Buffers one bulk ingest may own: one being filled while the others are written. */
+const BULK_BUFFERS_PER_INGEST = 4;
+/** Buffers kept in the pool between ingests (3 parallel layer pulls × 4, with room to spare). */
+const MAX_POOLED_BULK_BUFFERS = 16;
+
+/**
+ * The bulk path: the source reads straight into WRITE_BATCH_BYTES buffers owned here; each read is hashed in
+ * place, each full buffer is written at its own file position (up to BULK_BUFFERS_PER_INGEST in flight) and
+ * then lent again. Same contract as ingestChunks.
+ */
+async function ingestBulk(
+  source: BulkSource,
+  out: FileHandle,
+  hash: Hash,
+  target: QuarantineTarget,
+  signal: AbortSignal | undefined,
+  onProgress: ((bytesSoFar: number) => void) | undefined,
+): Promise<number> {
+  const { size, digest } = target;
+  const subject = `blob ${digest}`;
+  const owned: Buffer[] = [];
+  const free: Buffer[] = [];
+  const writes = new Set<Promise<void>>();
+  let current: Buffer | undefined;
+  let fill = 0;
+  let received = 0;
+  let position = 0;
+  let written = 0;
+  let failure: Error | undefined;
+  let wake: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  const ensureCurrent = (): Buffer | undefined => {
+    if (current !== undefined) return current;
+    let next = free.pop();
+    if (next === undefined && owned.length < BULK_BUFFERS_PER_INGEST) {
+      next = bulkBufferPool.pop() ?? Buffer.allocUnsafeSlow(WRITE_BATCH_BYTES);
+      owned.push(next);
+    }
+    current = next;
+    fill = 0;
+    return current;
+  };
+  const settled = (): void => {
+    const w = wake;
+    wake = undefined;
+    if (failure === undefined) w?.resolve();
+    else w?.reject(failure);
+  };
+  const flush = (): void => {
+    const buf = current;
+    if (buf === undefined || fill === 0) return;
+    const length = fill;
+    const at = position;
+    position += length;
+    current = undefined;
+    fill = 0;
+    const p = writeAt(out, buf, length, at).then(
+      () => {
+        written += length;
+        onProgress?.(written);
+      },
+      (err: unknown) => {
+        failure ??= ioError(subject, 'cannot write to quarantine', err);
+      },
+    );
+    const done = p.finally(() => {
+      writes.delete(done);
+      free.push(buf);
+      settled();
+    });
+    writes.add(done);
+  };
+  const sink: BulkSink = {
+    space: () => {
+      const buf = ensureCurrent();
+      if (buf === undefined) throw new CustomsError('INTERNAL', `${subject}: bulk sink has no free buffer`);
+      return buf.subarray(fill);
+    },
+    filled: (n) => {
+      if (failure !== undefined) throw failure;
+      const buf = current;
+      if (buf === undefined || n < 0 || fill + n > buf.length) {
+        throw new CustomsError('INTERNAL', `${subject}: bulk source wrote outside the space it was given`);
+      }
+      received += n;
+      if (received > size) throw longerThan(size, subject, digest);
+      hash.update(buf.subarray(fill, fill + n));
+      fill += n;
+      if (fill === buf.length) flush();
+    },
+    wants: () => failure === undefined && ensureCurrent() !== undefined,
+    whenReady: () => {
+      if (failure !== undefined) return Promise.reject(failure);
+      if (ensureCurrent() !== undefined) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        wake = { resolve, reject };
+      });
+    },
+  };
+  try {
+    await source.pipeBulk(sink, signal);
+    signal?.throwIfAborted();
+    flush();
+    while (writes.size > 0) await Promise.all([...writes]);
+    if (failure !== undefined) throw failure;
+    return received;
+  } finally {
+    // A buffer goes back to the pool only once no write can still be reading it.
+    while (writes.size > 0) await Promise.allSettled([...writes]);
+    for (const b of owned) if (bulkBufferPool.length < MAX_POOLED_BULK_BUFFERS) bulkBufferPool.push(b);
+  }
+}
+
+function longerThan(size: number, subject: string, digest: Digest): CustomsError {
+  // One byte past the declared size proves the sender lied; reading on would let it fill the disk.
+  return mismatch('SIZE_MISMATCH', subject, 'size mismatch', `${size} bytes`, 'more', {
+    hint: SIZE_MISMATCH_HINT,
+    details: { digest },
+  });
+}
+
+async function writeAt(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
+    if (bytesWritten <= 0) throw new Error('write made no progress');
+    done += bytesWritten;
   }
 }
 

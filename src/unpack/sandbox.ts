@@ -23,7 +23,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomsError } from '../errors.js';
 import type { UnpackLimits } from './limits.js';
@@ -43,9 +43,24 @@ const PRLIMIT = '/usr/bin/prlimit';
 const APP_DIR = '/app';
 const ROOT_IN_SANDBOX = '/rootfs';
 
-/** The compiled worker script beside this module. */
+/**
+ * The worker script beside this module: dist/src/unpack/worker.js from tsc, or dist/bundle/worker.js beside
+ * the bundled CLI (scripts/bundle.mjs).
+ */
 export function workerScript(): string {
   return fileURLToPath(new URL('./worker.js', import.meta.url));
+}
+
+/**
+ * What the sandbox mounts read-only as /app/dist/src: the parent of the worker's directory (it holds the
+ * modules or chunks the worker imports), and the worker's path under that mount.
+ */
+function workerMount(): { readonly hostDir: string; readonly scriptInSandbox: string } {
+  const workerDir = dirname(workerScript());
+  return {
+    hostDir: dirname(workerDir),
+    scriptInSandbox: `${APP_DIR}/dist/src/${basename(workerDir)}/worker.js`,
+  };
 }
 
 export interface WorkerPlan {
@@ -96,7 +111,7 @@ function systemDirArgs(): string[] {
 }
 
 function bwrapArgs(input: PlanInput, namespaces: readonly string[]): string[] {
-  const distSrc = dirname(dirname(workerScript()));
+  const distSrc = workerMount().hostDir;
   const node = realpathSync(process.execPath);
   const args = [
     BWRAP,
@@ -179,7 +194,7 @@ export function planWorker(input: PlanInput): WorkerPlan {
     return { mechanism: 'none', argv: [node, script], rootInWorker: input.stagingRoot, workerUid: undefined };
   }
   const isRoot = process.getuid?.() === 0;
-  const inSandboxScript = `${APP_DIR}/dist/src/unpack/worker.js`;
+  const inSandboxScript = workerMount().scriptInSandbox;
   if (probeBwrap(isRoot)) {
     if (isRoot) {
       return {

@@ -7,7 +7,8 @@
  * userinfo), redirects are not followed (a 3xx is an error), every body is capped and every request has a
  * timeout.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from '../../internal/undici-agent.js';
 import { CustomsError, isCustomsError } from '../../errors.js';
 import { readCapped } from '../../internal/limit.js';
 import { isJsonObject, parseStrictJsonBytes } from '../../internal/json.js';
@@ -113,9 +114,10 @@ async function get(
 ): Promise<Buffer | undefined> {
   const shownUrl = redactUrl(url);
   try {
-    const res = await request(url, {
+    const res = await dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method: 'GET',
-      dispatcher,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       headers: { accept: 'application/json' },

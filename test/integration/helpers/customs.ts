@@ -5,7 +5,8 @@ import { join, relative } from 'node:path';
 import { REPO_ROOT } from './repo-root.js';
 import { run, type RunResult } from './run.js';
 
-export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The shipped CLI: the esbuild bundle (scripts/bundle.mjs), so the tests run what users run. */
+export const CLI = join(REPO_ROOT, 'dist', 'bundle', 'customs.js');
 
 /** The policy every sandbox starts with: accept any image (as `--insecure-policy`, but through the file). */
 export const ACCEPT_ANYTHING_POLICY = `${JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] })}\n`;
