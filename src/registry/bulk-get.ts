@@ -533,7 +533,6 @@ export class RawBody extends Readable implements BulkSource {
     this.destroy(failure);
   }
 
-
   #pauseSocket(): void {
     this.#socket.setTimeout(0); // waiting for our consumer is not the peer's idleness
     this.#socket.pause();
