@@ -219,6 +219,7 @@ export class RawBody extends Readable implements BulkSource {
   /** How the peer ended the connection while bytes were still pending: reported once they are handed on. */
   #deferredEnd: { readonly err: Error | undefined } | undefined;
   readonly #onAbort: () => void;
+  #headTimer: NodeJS.Timeout | undefined;
   readonly #signal: AbortSignal | undefined;
 
   constructor(options: BulkGetOptions) {
@@ -270,6 +271,13 @@ export class RawBody extends Readable implements BulkSource {
           : 'UND_ERR_BODY_TIMEOUT';
       this.#fail(codedError(code, `no data for ${this.#idleTimeoutMs} ms`));
     });
+    // The whole head must arrive within the timeout, not just each piece of it (undici's headersTimeout): a
+    // server dribbling one header byte per interval would otherwise hold the request for days (slowloris).
+    this.#headTimer = setTimeout(
+      () => this.#fail(codedError('UND_ERR_HEADERS_TIMEOUT', `no complete response head in ${this.#idleTimeoutMs} ms`)),
+      this.#idleTimeoutMs,
+    );
+    this.#headTimer.unref();
     socket.on('error', (err) => this.#peerEnded(err));
     socket.on('end', () => this.#peerEnded(undefined));
     socket.on('close', () => this.#peerEnded(undefined));
@@ -349,6 +357,7 @@ export class RawBody extends Readable implements BulkSource {
   }
 
   #stop(): void {
+    clearTimeout(this.#headTimer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#socket.destroy();
     this.#sink = undefined;
@@ -422,6 +431,7 @@ export class RawBody extends Readable implements BulkSource {
     const rest = this.#headBytes.subarray(head.length);
     this.#pending = rest.length > 0 ? Buffer.from(rest) : undefined;
     this.#headBytes = Buffer.alloc(0);
+    clearTimeout(this.#headTimer);
     this.#state = 'parsed';
     this.#headResult.resolve(head);
     return true;

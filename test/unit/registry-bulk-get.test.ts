@@ -174,6 +174,18 @@ describe('bulk GET: framing and the zero-copy sink path', () => {
     });
   });
 
+  test('a head dribbled a byte at a time fails once the whole head is overdue (slowloris)', async () => {
+    respond = (s) => {
+      s.write('HTTP/1.1 200 OK\r\n');
+      const timer = setInterval(() => (s.destroyed ? clearInterval(timer) : s.write('x')), 50);
+      s.on('close', () => clearInterval(timer));
+    };
+    await assert.rejects(get('/slow-head', undefined, 300), (err: NodeJS.ErrnoException) => {
+      assert.equal(err.code, 'UND_ERR_HEADERS_TIMEOUT');
+      return true;
+    });
+  });
+
   test('an abort rejects with the signal reason and closes the connection', async () => {
     respond = (s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nabc');
     const res = await get();
