@@ -215,6 +215,8 @@ const bulkBufferPool: Buffer[] = [];
 const BULK_BUFFERS_PER_INGEST = 4;
 /** Buffers kept in the pool between ingests (3 parallel layer pulls × 4, with room to spare). */
 const MAX_POOLED_BULK_BUFFERS = 16;
+/** Written bytes between background datasyncs of a bulk ingest. */
+const SYNC_AHEAD_BYTES = 8 * MiB;
 
 /**
  * The bulk path: the source reads straight into WRITE_BATCH_BYTES buffers owned here; each read is hashed in
@@ -271,6 +273,7 @@ async function ingestBulk(
       () => {
         written += length;
         onProgress?.(written);
+        syncAhead();
       },
       (err: unknown) => {
         failure ??= ioError(subject, 'cannot write to quarantine', err);
@@ -282,6 +285,24 @@ async function ingestBulk(
       settled();
     });
     writes.add(done);
+  };
+  // Write back while the transfer goes on, so the fsync before the commit finds little left to do (it still
+  // runs: durability is the commit's fsync, this only moves disk work off the critical path).
+  let syncing: Promise<void> | undefined;
+  let syncedUpTo = 0;
+  const syncAhead = (): void => {
+    if (syncing !== undefined || written - syncedUpTo < SYNC_AHEAD_BYTES || failure !== undefined) return;
+    const upTo = written;
+    syncing = out.datasync().then(
+      () => {
+        syncedUpTo = upTo;
+        syncing = undefined;
+        syncAhead();
+      },
+      () => {
+        syncing = undefined; // the commit's own fsync reports a real failure
+      },
+    );
   };
   const sink: BulkSink = {
     space: () => {
@@ -320,6 +341,7 @@ async function ingestBulk(
   } finally {
     // A buffer goes back to the pool only once no write can still be reading it.
     while (writes.size > 0) await Promise.allSettled([...writes]);
+    while (syncing !== undefined) await syncing; // never close the file under a running datasync
     for (const b of owned) if (bulkBufferPool.length < MAX_POOLED_BULK_BUFFERS) bulkBufferPool.push(b);
   }
 }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -131,6 +132,18 @@ test('authFileSource refuses a directory in place of the file', async () => {
     await assert.rejects(
       authFileSource(path, { env: {} }).lookup('quay.io'),
       (e: unknown) => e instanceof CustomsError && e.code === 'CONFIG_INVALID',
+    );
+  });
+});
+
+test('authFileSource refuses a FIFO in place of the file at once instead of waiting for a writer', async () => {
+  // Attack: a FIFO planted at ~/.config/containers/auth.json (or REGISTRY_AUTH_FILE) hung every pull.
+  await withTmp(async (dir) => {
+    const path = join(dir, 'auth.json');
+    execFileSync('mkfifo', [path]);
+    await assert.rejects(
+      authFileSource(path, { env: {} }).lookup('quay.io'),
+      (e: unknown) => e instanceof CustomsError && e.code === 'CONFIG_INVALID' && /not a regular file/.test(e.message),
     );
   });
 });

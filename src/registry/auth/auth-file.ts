@@ -8,11 +8,13 @@
  * `{"identitytoken"}`. The files hold secrets, so errors name the file and the key, never a value, and never
  * carry the JSON parser's message (V8 quotes the input).
  */
+import { constants } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CustomsError } from '../../errors.js';
+import { CustomsError, isCustomsError } from '../../errors.js';
 import { writeFileAtomic } from '../../internal/atomic.js';
 import { isJsonObject, parseStrictJsonBytes } from '../../internal/json.js';
+import { readCapped } from '../../internal/limit.js';
 import { MiB } from '../../internal/units.js';
 import { dockerServerUrl, getFromCredentialHelper, type Env, DOCKER_HUB_HOSTS } from './credential-helper.js';
 import { BasicCredential, IdentityTokenCredential, type Credential, type CredentialSource } from './credentials.js';
@@ -34,14 +36,22 @@ async function readAuthFile(path: string, signal?: AbortSignal): Promise<Record<
   signal?.throwIfAborted();
   let bytes: Buffer;
   try {
-    const fh = await open(path, 'r');
+    // O_NONBLOCK: a FIFO planted at the credential path must not block the open waiting for a writer; the
+    // regular-file check below then refuses it. Regular files ignore the flag.
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw invalid(path, 'not a regular file');
       if (st.size > MAX_AUTH_FILE_BYTES) {
         throw invalid(path, `too large: expected at most ${MAX_AUTH_FILE_BYTES} bytes, got ${st.size}`);
       }
-      bytes = await fh.readFile();
+      // Capped while reading too: a file that grows after the stat (or reports size 0, as /proc files do) stops
+      // one byte past the cap.
+      bytes = await readCapped(fh.createReadStream({ start: 0, autoClose: false }), MAX_AUTH_FILE_BYTES, path).catch(
+        (err: unknown) => {
+          throw isCustomsError(err) && err.code === 'TOO_LARGE' ? invalid(path, 'too large') : err;
+        },
+      );
     } finally {
       await fh.close();
     }
