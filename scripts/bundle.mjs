@@ -30,5 +30,8 @@ await build({
   banner: {
     js: "import { createRequire as customsCreateRequire } from 'node:module'; const require = customsCreateRequire(import.meta.url);",
   },
+  // Whitespace and syntax only: names stay readable in stack traces, and the smaller source parses faster.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
