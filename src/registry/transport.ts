@@ -17,8 +17,9 @@
  * reads a plain 200/206 body straight into the consumer's buffers; any other response is sent again here.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import type { LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { CustomsError } from '../errors.js';
 import { redactUrl, sanitizeForDisplay, scrubSecrets } from '../internal/redact.js';
 import { Agent } from '../internal/undici-agent.js';
@@ -241,8 +242,9 @@ export class Transport {
 
   /**
    * The origin (`https://host[:port]` or `http://...`) to use for registry `host`. HTTPS unless the host may
-   * use plain HTTP; then a `GET /v2/` over HTTPS probes it once, and only a TLS protocol error (the peer speaks
-   * plain HTTP) selects http. A certificate error is never a reason to fall back. Cached per registry.
+   * use plain HTTP; then a TLS handshake probes it once, and only a TLS protocol error (the peer speaks plain
+   * HTTP) selects http. Certificates are checked by the requests that follow, so a certificate problem is never
+   * a reason to fall back. Cached per registry.
    */
   async origin(host: string, signal?: AbortSignal): Promise<URL> {
     let decided = this.#origins.get(host);
@@ -258,13 +260,52 @@ export class Transport {
     const https = new URL(`https://${host}`);
     if (!this.mayUsePlainHttp(host)) return https;
     try {
-      const res = await this.send({ kind: 'registry', host }, { url: new URL('/v2/', https), headers: {} }, signal);
-      await discardBody(res.body);
+      await this.#tlsHandshake(https, signal);
       return https;
     } catch (err) {
-      if (!isTlsProtocolError(err)) throw err;
+      if (!isTlsProtocolError(err)) throw this.translate(err, 'GET', new URL('/v2/', https), signal);
       return new URL(`http://${host}`);
     }
+  }
+
+  /**
+   * Resolve once a TLS handshake with `origin` succeeds; reject with the socket's error otherwise. The handshake
+   * only answers "does the peer speak TLS": nothing is verified here (every real request verifies with the
+   * registry's own TLS material), so it needs no trust store, and `ca: []` keeps Node from parsing its ~140
+   * bundled roots (~25 ms) for a registry that turns out to speak plain HTTP.
+   */
+  async #tlsHandshake(origin: URL, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const host = origin.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = origin.port === '' ? 443 : Number(origin.port);
+    await new Promise<void>((resolve, reject) => {
+      const socket = tlsConnect({
+        host,
+        port,
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+        ALPNProtocols: ['http/1.1'],
+        rejectUnauthorized: false,
+        ca: [],
+      });
+      const done = (err?: unknown): void => {
+        signal?.removeEventListener('abort', onAbort);
+        socket.destroy();
+        if (err === undefined) resolve();
+        else reject(err instanceof Error ? err : new Error(String(err)));
+      };
+      const onAbort = (): void => done(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      socket.setTimeout(this.#options.idleTimeoutMs, () => {
+        const err: NodeJS.ErrnoException = new Error(`no TLS handshake in ${this.#options.idleTimeoutMs} ms`);
+        err.code = 'UND_ERR_CONNECT_TIMEOUT';
+        done(err);
+      });
+      socket.once('secureConnect', () => done());
+      socket.once('error', (err) => done(err));
+      socket.once('close', () =>
+        done(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' })),
+      );
+    });
   }
 
   /** Send one request without following redirects. Throws translated errors (translateError). */
