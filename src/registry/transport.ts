@@ -291,7 +291,7 @@ export class Transport {
         signal?.removeEventListener('abort', onAbort);
         socket.destroy();
         if (err === undefined) resolve();
-        else reject(err instanceof Error ? err : new Error(String(err)));
+        else reject(err instanceof Error ? err : new Error('TLS probe aborted', { cause: err }));
       };
       const onAbort = (): void => done(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
