@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 /** The `customs` executable: wires process streams into the in-process CLI. */
+import { setFlagsFromString } from 'node:v8';
 import { run } from './run.js';
+
+// undici's HTTP parser is WebAssembly. V8 compiles it with its baseline compiler (Liftoff) and then recompiles
+// the whole module with TurboFan on a background thread, and a process cannot exit until that job ends: it added
+// 30-190 ms to every command that made a request, after the command was done (bench/README.md). The parser
+// only reads response heads and small bodies here (blob bodies bypass it: src/registry/bulk-get.ts), so the
+// baseline code is plenty. Set before anything compiles the module (the first connection does).
+setFlagsFromString('--liftoff-only');
 
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort(new Error('interrupted')));
