@@ -1,5 +1,5 @@
 /**
- * A narrow HTTP/1.1 GET for blob bodies that reads straight into the consumer's reusable buffers (BulkSink).
+ * A narrow HTTP/1.1 GET that reads blob bodies straight into the consumer's reusable buffers (BulkSink).
  *
  * Why not undici here: undici (like node:http) hands every socket read to JavaScript as a fresh Buffer. For a
  * layer that is one fresh 64 KiB allocation per read, and on a virtual machine the page faults and garbage
@@ -7,11 +7,14 @@
  * fresh buffers, 45 ms reading into one reused buffer; bench/pull). `net`/`tls` `onread` reads into memory we
  * choose, so the bytes go socket → sink buffer → hash and disk without another copy.
  *
- * Scope, deliberately small: one GET per connection (`connection: close`), and only responses framed by a single
- * Content-Length with no transfer or content coding. Anything else (chunked or close-delimited bodies,
- * informational responses, 204/304) makes `bulkGet` return `undefined` after closing the connection, and the
- * caller sends the same idempotent GET through undici, which stays the one place that follows the rest of HTTP. The response head is parsed strictly (RFC 9112 §2-§5: CRLF lines, token names, no
- * obs-fold, no NUL/CR/LF in values, head ≤ 64 KiB); a malformed head is an error, never guessed at.
+ * Scope, deliberately small: GET only, one request per connection (`connection: close`), bodies framed by one
+ * Content-Length, by `chunked` alone, or by the connection's close (framedBodyLength). Anything else (another
+ * transfer or content coding, Content-Length with Transfer-Encoding, informational responses, 204/304) makes
+ * `bulkGet` return `undefined` after closing the connection, and the caller sends the same idempotent GET
+ * through undici, which stays the one place that follows the rest of HTTP. The response head is parsed strictly
+ * (RFC 9112 §2-§5: CRLF lines, token names, no obs-fold, no NUL/CR/LF in values, head ≤ 64 KiB, whole within
+ * the timeout); a malformed head is an error, never guessed at. The transport uses it for blob GETs and for
+ * every GET to a plain-HTTP origin (transport.ts).
  *
  * Timeouts and errors carry the same codes as undici's (UND_ERR_CONNECT_TIMEOUT, UND_ERR_HEADERS_TIMEOUT,
  * UND_ERR_BODY_TIMEOUT, UND_ERR_SOCKET for a connection closed early), so retry, resume and translateError
@@ -124,8 +127,8 @@ export function parseResponseHead(untrustedBytes: Buffer): ResponseHead | undefi
  * The body length when this module may carry the response, else undefined: a final status that has a body (not
  * 1xx, 204 or 304), exactly one Content-Length of digits, no Transfer-Encoding (RFC 9112 §6.3: it would override
  * the length; both together is the classic smuggling shape) and no content coding (bytes are hashed as sent).
- * Without a Content-Length the body is delimited by the connection's close (`'until-close'`); a 3xx-5xx may
- * be `'chunked'` (read as a stream only, decoded by ChunkedDecoder). Redirects,
+ * Without a Content-Length the body is delimited by the connection's close (`'until-close'`), or is
+ * `'chunked'` (decoded by ChunkedDecoder, then copied into a sink rather than read into it). Redirects,
  * challenges and errors are returned as they are (their small bodies read as a stream), so a redirect chain is
  * not requested twice.
  */
@@ -134,13 +137,10 @@ export function framedBodyLength(head: ResponseHead): number | 'until-close' | '
   const h = head.headers;
   const te = h['transfer-encoding'];
   if (te !== undefined) {
-    // Redirects, challenges and errors from servers that chunk everything (node:http does) are read here, as a
-    // stream, so they are not requested twice; a chunked 2xx body (a blob) goes to undici. Chunked together
-    // with Content-Length is never accepted (request smuggling's shape, RFC 9112 §6.3 rule 3).
-    const chunkedError = head.status >= 300 && typeof te === 'string' && te.toLowerCase() === 'chunked';
-    return chunkedError && h['content-length'] === undefined && h['content-encoding'] === undefined
-      ? 'chunked'
-      : undefined;
+    // Only `chunked` alone, without Content-Length (both together is request smuggling's shape, RFC 9112 §6.3
+    // rule 3) and without a content coding; anything else is undici's to handle.
+    const chunked = typeof te === 'string' && te.trim().toLowerCase() === 'chunked';
+    return chunked && h['content-length'] === undefined && h['content-encoding'] === undefined ? 'chunked' : undefined;
   }
   const coding = h['content-encoding'];
   if (coding !== undefined && (typeof coding !== 'string' || coding.toLowerCase() !== 'identity')) return undefined;
@@ -207,7 +207,7 @@ export class RawBody extends Readable implements BulkSource {
   #remaining = 0;
   /** The body ends when the peer closes (no Content-Length); a reset is still a failure. */
   #untilClose = false;
-  /** Set for a chunked 3xx-5xx body: stream mode only; the decoder says when the body ended. */
+  /** Set for a chunked body: reads go to scratch and are decoded; the decoder says when the body ended. */
   #chunked: ChunkedDecoder | undefined;
   #sink: BulkSink | undefined;
   #lent: Buffer | undefined;
@@ -307,7 +307,7 @@ export class RawBody extends Readable implements BulkSource {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#state === 'done' && this.#remaining === 0 && this.#pending === undefined) return;
     if (this.#state !== 'parsed') throw new Error('RawBody: already being read');
-    if (this.#chunked !== undefined) throw new Error('RawBody: a chunked body reads as a stream only');
+    if (this.#chunked !== undefined && this.#pending !== undefined) this.#pending = this.#decodeBulk(this.#pending);
     this.#sink = sink;
     const onAbort = (): void => this.#fail(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -370,7 +370,8 @@ export class RawBody extends Readable implements BulkSource {
     // Node asks for the next buffer right after each read callback, even one that paused the socket. Sink memory
     // is lent only when reading goes on at once: lent while paused, it could go stale (pending bytes copied into
     // the sink first) and the next read would overwrite them.
-    if (this.#reading && this.#state === 'bulk' && sink !== undefined && this.#pending === undefined) {
+    const lendable = this.#state === 'bulk' && this.#chunked === undefined && this.#pending === undefined;
+    if (this.#reading && lendable && sink !== undefined) {
       if (this.#remaining > 0 && sink.wants()) {
         const space = sink.space();
         this.#lent = space.length > this.#remaining ? space.subarray(0, this.#remaining) : space;
@@ -409,8 +410,10 @@ export class RawBody extends Readable implements BulkSource {
           return more;
         }
         case 'bulk': {
-          const take = bytes.subarray(0, Math.min(n, this.#remaining));
-          this.#pending = Buffer.from(take);
+          this.#pending =
+            this.#chunked === undefined
+              ? Buffer.from(bytes.subarray(0, Math.min(n, this.#remaining)))
+              : this.#decodeBulk(Buffer.from(bytes));
           this.#drainPendingIntoSink();
           if (this.#finishIfDone()) return false;
           return this.#bulkMayRead();
@@ -443,6 +446,18 @@ export class RawBody extends Readable implements BulkSource {
     if (this.#pending.length < MAX_PENDING_BYTES) return true;
     this.#pauseSocket();
     return false;
+  }
+
+  /**
+   * Decode raw chunked bytes for the bulk path; returns the body bytes (undefined when none). Once the last chunk
+   * was seen, `remaining` becomes the count of decoded bytes still to hand on.
+   */
+  #decodeBulk(raw: Buffer): Buffer | undefined {
+    const decoder = this.#chunked as ChunkedDecoder;
+    const pieces = decoder.push(raw);
+    const body = pieces.length === 0 ? undefined : Buffer.concat(pieces);
+    if (decoder.done) this.#remaining = body?.length ?? 0;
+    return body;
   }
 
   /** Copy pending bytes into the sink while it has room. */

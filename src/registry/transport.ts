@@ -22,7 +22,7 @@ import type { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { CustomsError } from '../errors.js';
 import { redactUrl, sanitizeForDisplay, scrubSecrets } from '../internal/redact.js';
-import { Agent } from '../internal/undici-agent.js';
+import type { Agent } from '../internal/undici-agent.js';
 import { isLinkLocalOrUnsafeHost, isLoopbackHost } from './auth/index.js';
 import { bulkGet, type BulkConnectOptions } from './bulk-get.js';
 import { errorCodeOf } from './retry.js';
@@ -313,7 +313,11 @@ export class Transport {
     const method = req.method ?? 'GET';
     try {
       signal?.throwIfAborted();
-      if (req.bulk === true && method === 'GET' && req.body === undefined) {
+      // Blob GETs take the bulk path (reads into the consumer's buffers). Every GET to a plain-HTTP origin does
+      // too: those are loopback or user-marked insecure registries, where a connection per request costs
+      // nothing, and a pull from one then never loads undici at all.
+      const viaBulk = req.bulk === true || req.url.protocol === 'http:';
+      if (viaBulk && method === 'GET' && req.body === undefined) {
         const res = await bulkGet({
           url: req.url,
           headers: req.headers,
@@ -372,6 +376,8 @@ export class Transport {
   async #createAgent(route: Route, signal?: AbortSignal): Promise<Agent> {
     const idle = this.#options.idleTimeoutMs;
     const { tls, lookup } = await this.#connectOptions(route, signal);
+    // Loaded on first use: a pull from a plain-HTTP registry never needs undici (see send()).
+    const { Agent } = await import('../internal/undici-agent.js');
     return new Agent({
       headersTimeout: idle,
       bodyTimeout: idle,

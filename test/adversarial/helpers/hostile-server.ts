@@ -12,10 +12,9 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,22 +205,32 @@ export function makeTlsFixture(): TlsFixture {
 }
 
 /**
- * Record the host of every connection undici starts while `fn` runs (diagnostics channel
- * `undici:client:beforeConnect`), to prove that no connection to a refused host was even attempted.
+ * Record the host of every TCP connection started while `fn` runs, by undici or by the bulk blob reader (both
+ * end in net.Socket.prototype.connect; TLS sockets too), to prove that no connection to a refused host was
+ * even attempted.
  */
 export async function recordConnections<T>(
   fn: () => Promise<T>,
 ): Promise<{ hosts: string[]; result: PromiseSettledResult<T> }> {
   const hosts: string[] = [];
-  const onConnect = (message: unknown): void => {
-    const params = (message as { connectParams?: { hostname?: string; host?: string } }).connectParams;
-    hosts.push(params?.hostname ?? params?.host ?? '?');
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- restored as is in `finally`, called with apply
+  const original = NetSocket.prototype.connect;
+  const hostOf = (args: unknown[]): string => {
+    const first: unknown = Array.isArray(args[0]) ? args[0][0] : args[0];
+    if (typeof first === 'object' && first !== null) {
+      const host = (first as { host?: unknown }).host;
+      return typeof host === 'string' ? host : '?';
+    }
+    return typeof args[1] === 'string' ? args[1] : '?';
   };
-  diagnostics.subscribe('undici:client:beforeConnect', onConnect);
+  NetSocket.prototype.connect = function (this: NetSocket, ...args: unknown[]): NetSocket {
+    hosts.push(hostOf(args));
+    return (original as (...a: unknown[]) => NetSocket).apply(this, args);
+  };
   try {
     const [result] = await Promise.allSettled([fn()]);
     return { hosts, result: result as PromiseSettledResult<T> };
   } finally {
-    diagnostics.unsubscribe('undici:client:beforeConnect', onConnect);
+    NetSocket.prototype.connect = original;
   }
 }
