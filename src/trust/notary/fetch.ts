@@ -8,7 +8,6 @@
  * timeout.
  */
 import type { Dispatcher } from 'undici';
-import { Agent } from '../../internal/undici-agent.js';
 import { CustomsError, isCustomsError } from '../../errors.js';
 import { readCapped } from '../../internal/limit.js';
 import { isJsonObject, parseStrictJsonBytes } from '../../internal/json.js';
@@ -194,6 +193,8 @@ export async function fetchNotaryMetadata(
   const timeoutMs = options.timeoutMs ?? DEFAULT_NOTARY_TIMEOUT_MS;
   const prefix = base.pathname.replace(/\/+$/, '');
   const urlFor = (name: string): URL => new URL(`${prefix}/v2/${gun}/_trust/tuf/${name}.json`, base);
+  // Loaded on first use, like the registry transport's: most commands never talk to a Notary server.
+  const { Agent } = await import('../../internal/undici-agent.js');
   const agent = new Agent({
     connect: {
       ...(options.ca === undefined ? {} : { ca: Buffer.from(options.ca).toString('utf8') }),
