@@ -3,6 +3,7 @@
  * credential sources and certificate dirs. Operations take a Context instead of reading process.env, so they
  * are testable in-process.
  */
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProgressSink } from '../oci/index.js';
 import { configDir, storeDir, loadRegistriesConf, type Env, type RegistriesConf } from '../ref/index.js';
@@ -84,4 +85,17 @@ export function writablePolicyPath(ctx: Context): string {
 /** Directory `customs trust add` copies keys into. */
 export function keysDir(ctx: Context): string {
   return join(ctx.configDir, 'keys');
+}
+
+/**
+ * Whether anything is at the context's store path yet (lstat, so a dangling symlink counts). Commands that may
+ * create the store ask first, so a failure can remove a store it created (removeStoreIfUnused).
+ */
+export async function storeDirExists(ctx: Context): Promise<boolean> {
+  try {
+    await lstat(ctx.storeDir);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }

@@ -70,8 +70,9 @@ import {
   type PaxOverrides,
 } from '../unpack/index.js';
 import type { ContentStore } from '../store/index.js';
-import { openStore } from '../store/index.js';
-import { policyFor, registriesDFor, type Context } from './context.js';
+import type { Policy } from '../policy/index.js';
+import { openStore, removeStoreIfUnused } from '../store/index.js';
+import { policyFor, registriesDFor, storeDirExists, type Context } from './context.js';
 import { registryClientFor } from './pull.js';
 import { checkSignatures, preflight } from './verify.js';
 
@@ -815,7 +816,24 @@ async function commit(
 export async function loadArchive(ctx: Context, file: string, options: LoadOptions = {}): Promise<LoadResult> {
   const { signal } = options;
   const policy = await policyFor(ctx, signal);
+  const newStore = !(await storeDirExists(ctx));
   const store = await openStore(ctx.storeDir, { create: true });
+  try {
+    return await loadArchiveUnderPolicy(ctx, store, file, policy, options);
+  } catch (err) {
+    // A refused load leaves the store as it was; a store this load created, absent.
+    if (newStore) await removeStoreIfUnused(store.root);
+    throw err;
+  }
+}
+
+async function loadArchiveUnderPolicy(
+  ctx: Context,
+  store: ContentStore,
+  file: string,
+  policy: Policy | undefined,
+  options: LoadOptions,
+): Promise<LoadResult> {
   if (policy === undefined) return loadArchiveInto(store, resolvePath(file), options);
   const sets = new Map<string, { ref: Reference; set: RequirementSet }>();
   let registriesD: RegistriesD | undefined;

@@ -4,12 +4,13 @@
 // that nothing outside the store was touched (a canary beside it), and that the store listing is identical.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { CustomsError, type ErrorCode } from '../../src/errors.js';
 import { loadArchiveInto, MAX_ARCHIVE_METADATA_BYTES } from '../../src/ops/load.js';
+import { createContext, loadArchive } from '../../src/ops/index.js';
 import { openStore, type ContentStore } from '../../src/store/index.js';
 import { snapshot } from '../unit/store-helpers.js';
 import { dir, entry, file, gzip, hardlink, symlink, tar } from './unpack/tar-builder.js';
@@ -300,5 +301,26 @@ describe('customs load refuses hostile archives and leaves the store unchanged',
 
   it('an archive with neither manifest.json nor an OCI layout is refused', async () => {
     await assertRefused(tar(file('hello', 'x')), 'ARCHIVE_INVALID', /neither/);
+  });
+});
+
+describe('a store the refused load created', () => {
+  it('a refused load into a store that did not exist leaves no store behind', async () => {
+    // "Bad input leaves the store as it was": for a store that was not there, as it was means absent.
+    const fresh = join(work, 'fresh-store');
+    const ctx = await createContext({
+      env: { HOME: join(work, 'home'), CUSTOMS_CONFIG: join(work, 'cfg'), CUSTOMS_STORE: fresh },
+      insecurePolicy: true,
+    });
+    const p = await archive('garbage.tar', Buffer.from('not a tar at all, just text\n'.repeat(40)));
+    await assert.rejects(loadArchive(ctx, p), (err: unknown) => err instanceof CustomsError);
+    await assert.rejects(stat(fresh), /ENOENT/);
+    // A store that holds something is never removed, whatever fails.
+    const existing = await createContext({
+      env: { HOME: join(work, 'home'), CUSTOMS_CONFIG: join(work, 'cfg'), CUSTOMS_STORE: store.root },
+      insecurePolicy: true,
+    });
+    await assert.rejects(loadArchive(existing, p));
+    assert.ok((await stat(join(store.root, 'index.json'))).isFile());
   });
 });

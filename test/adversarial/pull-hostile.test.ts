@@ -396,3 +396,32 @@ describe('redirects', () => {
     }
   });
 });
+
+describe('a store the refused pull created', () => {
+  test('a refused pull into a store that did not exist leaves no store behind', async () => {
+    // "Bad input leaves the store as it was": for a store that was not there, as it was means absent, not an
+    // empty layout a later command mistakes for a real store.
+    const server = await startHostileServer();
+    const img = makeImage('fresh');
+    serveImage(server, img);
+    server.route('GET', `/v2/repo/blobs/${sha256(img.layer)}`, (_req, res) => {
+      res.writeHead(200, { 'content-length': String(img.layer.length) });
+      res.end(Buffer.alloc(img.layer.length, 0x41)); // wrong bytes
+    });
+    const fresh = join(dir, 'fresh-store');
+    try {
+      const c = await createContext({ env: { ...env, CUSTOMS_STORE: fresh } });
+      await assert.rejects(pull(c, `${server.host}/repo:fresh`), (err: unknown) => {
+        assert.ok(err instanceof CustomsError && err.code === 'DIGEST_MISMATCH', String(err));
+        return true;
+      });
+      await assert.rejects(stat(fresh), /ENOENT/);
+      // The same pull into the existing store leaves that store in place (and unchanged, as above).
+      const before = await listing(join(dir, 'store'));
+      await assert.rejects(pull(await ctx(), `${server.host}/repo:fresh`));
+      assert.equal(await listing(join(dir, 'store')), before);
+    } finally {
+      await server.close();
+    }
+  });
+});
