@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import fc from 'fast-check';
+import { makeTlsFixture } from '../adversarial/helpers/hostile-server.js';
 import { ChunkedDecoder, bulkGet, framedBodyLength, parseResponseHead } from '../../src/registry/bulk-get.js';
 import type { BulkSink } from '../../src/internal/bulk.js';
 
@@ -212,6 +214,40 @@ describe('bulk GET: framing and the zero-copy sink path', () => {
       },
     };
     await assert.rejects(res.body.pipeBulk(capped), /cap/);
+  });
+});
+
+describe('bulk GET over TLS', () => {
+  test('a large body through a sink that keeps pausing arrives whole and in order (Node 20 TLS onread lost records)', async () => {
+    // Regression: with tls.connect({ onread }) a socket paused from the read callback lost or misplaced decrypted
+    // records; pulls of large layers from HTTPS registries failed their digest check. TLS now uses 'data' events.
+    const fixture = makeTlsFixture();
+    const body = randomBytes(6 * 1024 * 1024 + 123);
+    const tlsServer = createTlsServer({ key: fixture.serverKey, cert: fixture.serverCert }, (s) => {
+      s.once('data', () => {
+        s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`);
+        s.end(body);
+      });
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (tlsServer.address() as AddressInfo).port;
+      for (let i = 0; i < 3; i++) {
+        const res = await bulkGet({
+          url: new URL(`https://127.0.0.1:${port}/v2/r/blobs/x`),
+          headers: {},
+          connect: { tls: { rejectUnauthorized: true, ca: [fixture.caCert] } },
+          idleTimeoutMs: 5_000,
+        });
+        assert.ok(res);
+        const sink = testSink(256 * 1024, 2);
+        await res.body.pipeBulk(sink);
+        assert.ok(sink.bytes().equals(body), `attempt ${i}: bytes differ`);
+      }
+    } finally {
+      tlsServer.close();
+    }
   });
 });
 
