@@ -22,7 +22,7 @@
  */
 import { isIP, connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type SecureContext } from 'node:tls';
 import type { BulkSink, BulkSource } from '../internal/bulk.js';
 import { KiB } from '../internal/units.js';
 import type { ResponseHeaders } from './transport.js';
@@ -44,9 +44,11 @@ const MAX_PENDING_BYTES = 1024 * KiB;
 export interface BulkConnectOptions {
   readonly tls?: {
     readonly rejectUnauthorized: boolean;
-    readonly ca?: readonly string[] | undefined;
-    readonly cert?: string | undefined;
-    readonly key?: string | undefined;
+    /**
+     * The registry's CAs and client certificate, built once (transport.ts): parsing the system roots plus a
+     * certs.d CA for every connection cost ~30 ms each. Undefined: Node's default trust store.
+     */
+    readonly secureContext?: SecureContext | undefined;
   };
   readonly lookup?: LookupFunction | undefined;
 }
@@ -204,6 +206,9 @@ export class RawBody extends Readable implements BulkSource {
   #state: State = 'head';
   #headBytes: Buffer = Buffer.alloc(0);
   #pending: Buffer | undefined;
+  /** Body bytes read before anyone reads the body, merged into #pending once (no concat per TLS record). */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
   #remaining = 0;
   /** The body ends when the peer closes (no Content-Length); a reset is still a failure. */
   #untilClose = false;
@@ -253,8 +258,7 @@ export class RawBody extends Readable implements BulkSource {
         ...(isIP(host) === 0 ? { servername: host } : {}),
         ALPNProtocols: ['http/1.1'],
         rejectUnauthorized: t.rejectUnauthorized,
-        ...(t.ca === undefined ? {} : { ca: [...t.ca] }),
-        ...(t.cert === undefined || t.key === undefined ? {} : { cert: t.cert, key: t.key }),
+        ...(t.secureContext === undefined ? {} : { secureContext: t.secureContext }),
         ...lookup,
       };
       this.#socket = tlsConnect(tlsOptions);
@@ -298,6 +302,7 @@ export class RawBody extends Readable implements BulkSource {
 
   /** Set the body length from the head (bulkGet). */
   expect(framing: number | 'until-close' | 'chunked'): void {
+    this.#mergeHeld();
     const length = typeof framing === 'number' ? framing : Number.MAX_SAFE_INTEGER;
     this.#untilClose = framing === 'until-close';
     if (framing === 'chunked') this.#chunked = new ChunkedDecoder();
@@ -312,6 +317,7 @@ export class RawBody extends Readable implements BulkSource {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#state === 'done' && this.#remaining === 0 && this.#pending === undefined) return;
     if (this.#state !== 'parsed') throw new Error('RawBody: already being read');
+    this.#mergeHeld();
     if (this.#chunked !== undefined && this.#pending !== undefined) this.#pending = this.#decodeBulk(this.#pending);
     this.#sink = sink;
     const onAbort = (): void => this.#fail(signal?.reason);
@@ -335,6 +341,7 @@ export class RawBody extends Readable implements BulkSource {
 
   override _read(): void {
     if (this.#state === 'parsed') {
+      this.#mergeHeld();
       this.#state = 'stream';
       const pending = this.#pending;
       this.#pending = undefined;
@@ -402,14 +409,19 @@ export class RawBody extends Readable implements BulkSource {
         if (this.#finishIfDone()) return false;
         return this.#bulkMayRead();
       }
-      const bytes = Buffer.from(buf.buffer, buf.byteOffset, n);
+      const view = Buffer.from(buf.buffer, buf.byteOffset, n);
+      // Bytes in the scratch buffer are overwritten by the next read: keep a copy. A 'data' chunk (TLS) is a
+      // buffer of its own: keep it as it is (a copy would touch fresh memory for every record).
+      const owned = buf !== this.#scratch;
+      const keep = (b: Buffer): Buffer => (owned ? b : Buffer.from(b));
+      const bytes = view;
       switch (this.#state) {
         case 'head':
           return this.#onHeadBytes(bytes);
         case 'parsed':
-          return this.#holdPending(bytes);
+          return this.#holdPending(keep(bytes));
         case 'stream': {
-          const more = this.#deliverStream(Buffer.from(bytes)); // a copy: the scratch buffer is reused
+          const more = this.#deliverStream(keep(bytes));
           if (this.#finishIfDone()) return false;
           if (!more) this.#pauseSocket();
           return more;
@@ -417,8 +429,8 @@ export class RawBody extends Readable implements BulkSource {
         case 'bulk': {
           this.#pending =
             this.#chunked === undefined
-              ? Buffer.from(bytes.subarray(0, Math.min(n, this.#remaining)))
-              : this.#decodeBulk(Buffer.from(bytes));
+              ? keep(bytes.subarray(0, Math.min(n, this.#remaining)))
+              : this.#decodeBulk(keep(bytes));
           this.#drainPendingIntoSink();
           if (this.#finishIfDone()) return false;
           return this.#bulkMayRead();
@@ -445,10 +457,20 @@ export class RawBody extends Readable implements BulkSource {
     return true;
   }
 
+  /** Fold the held bytes into #pending (one copy), before anyone looks at #pending. */
+  #mergeHeld(): void {
+    if (this.#held.length === 0) return;
+    this.#pending = Buffer.concat(this.#pending === undefined ? this.#held : [this.#pending, ...this.#held]);
+    this.#held = [];
+    this.#heldBytes = 0;
+  }
+
   /** Bytes read before anyone reads the body: keep them (bounded), pause beyond MAX_PENDING_BYTES. */
   #holdPending(bytes: Buffer): boolean {
-    this.#pending = this.#pending === undefined ? Buffer.from(bytes) : Buffer.concat([this.#pending, bytes]);
-    if (this.#pending.length < MAX_PENDING_BYTES) return true;
+    // `bytes` is the caller's to give away (a copy of scratch, or a 'data' chunk).
+    this.#held.push(bytes);
+    this.#heldBytes += bytes.length;
+    if ((this.#pending?.length ?? 0) + this.#heldBytes < MAX_PENDING_BYTES) return true;
     this.#pauseSocket();
     return false;
   }
@@ -535,6 +557,7 @@ export class RawBody extends Readable implements BulkSource {
    */
   #peerEnded(err: Error | undefined): void {
     if (this.#state === 'done') return;
+    this.#mergeHeld();
     if (this.#state !== 'head' && this.#remaining === 0 && this.#pending === undefined) return;
     if (this.#state !== 'head' && this.#pending !== undefined) {
       this.#deferredEnd ??= { err }; // acted on by #resumeSocket once the pending bytes are delivered

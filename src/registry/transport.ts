@@ -19,7 +19,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { CustomsError } from '../errors.js';
 import { redactUrl, sanitizeForDisplay, scrubSecrets } from '../internal/redact.js';
 import type { Agent } from '../internal/undici-agent.js';
@@ -385,8 +385,7 @@ export class Transport {
       connections: CONNECTIONS_PER_ORIGIN,
       connect: {
         rejectUnauthorized: tls?.rejectUnauthorized ?? true,
-        ...(tls?.ca === undefined ? {} : { ca: [...tls.ca] }),
-        ...(tls?.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
+        ...(tls?.secureContext === undefined ? {} : { secureContext: tls.secureContext }),
         ...(lookup === undefined ? {} : { lookup }),
       },
     });
@@ -409,6 +408,24 @@ export class Transport {
     const tls = await loadRegistryTls(this.#options.certsDirs, route.host, signal);
     // containers-registries.conf(5) `insecure = true`: plain HTTP allowed and TLS verification skipped.
     const insecure = this.#options.isInsecure(route.host);
-    return { tls: { rejectUnauthorized: !insecure, ca: tls.ca, cert: tls.cert, key: tls.key } };
+    const custom = tls.ca !== undefined || (tls.cert !== undefined && tls.key !== undefined);
+    // One SecureContext per registry for every connection (undici's and the bulk reader's): built per
+    // connection, the system roots plus a certs.d CA were parsed again each time.
+    let secureContext: SecureContext | undefined;
+    try {
+      secureContext = custom
+        ? createSecureContext({
+            ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
+            ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
+          })
+        : undefined;
+    } catch (err) {
+      throw new CustomsError(
+        'CONFIG_INVALID',
+        `certs.d for ${route.host}: the CA or client certificate is unusable: ${sanitizeForDisplay(err instanceof Error ? err.message : String(err), 200)}`,
+        { cause: err, hint: `Check ca.crt, client.cert and client.key in the certs.d/${route.host} directories.` },
+      );
+    }
+    return { tls: { rejectUnauthorized: !insecure, secureContext } };
   }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import fc from 'fast-check';
 import { makeTlsFixture } from '../adversarial/helpers/hostile-server.js';
 import { ChunkedDecoder, bulkGet, framedBodyLength, parseResponseHead } from '../../src/registry/bulk-get.js';
@@ -237,7 +237,7 @@ describe('bulk GET over TLS', () => {
         const res = await bulkGet({
           url: new URL(`https://127.0.0.1:${port}/v2/r/blobs/x`),
           headers: {},
-          connect: { tls: { rejectUnauthorized: true, ca: [fixture.caCert] } },
+          connect: { tls: { rejectUnauthorized: true, secureContext: createSecureContext({ ca: fixture.caCert }) } },
           idleTimeoutMs: 5_000,
         });
         assert.ok(res);
