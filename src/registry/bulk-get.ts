@@ -605,16 +605,22 @@ export class RawBody extends Readable implements BulkSource {
 
 /** Largest chunk-size line (hex digits and extensions) accepted. */
 const MAX_CHUNK_LINE_BYTES = 4 * KiB;
+/**
+ * Framing bytes (size lines, extensions, trailers) one body may spend. Without it a peer could send trailer
+ * lines, or one-byte chunks with 4 KiB extensions, forever: the caps on decoded bytes would never be reached.
+ */
+export const MAX_CHUNK_FRAMING_BYTES = 1024 * KiB;
 
 /**
  * An incremental, strict decoder of the chunked transfer coding (RFC 9112 §7.1): hex sizes (≤ 15 digits), chunk
- * extensions ignored, CRLF required after each chunk, trailers read and dropped. Throws on anything malformed.
- * Only used for the small bodies of redirects and errors.
+ * extensions ignored, CRLF required after each chunk, trailers read and dropped, framing bytes capped at
+ * MAX_CHUNK_FRAMING_BYTES. Throws on anything malformed.
  */
 export class ChunkedDecoder {
   #state: 'size' | 'data' | 'data-crlf' | 'trailer' | 'done' = 'size';
   #line = '';
   #left = 0;
+  #framing = 0;
 
   get done(): boolean {
     return this.#state === 'done';
@@ -636,8 +642,10 @@ export class ChunkedDecoder {
       const nl = bytes.indexOf(0x0a, i);
       const end = nl < 0 ? bytes.length : nl + 1;
       this.#line += bytes.toString('latin1', i, end);
+      this.#framing += end - i;
       i = end;
       if (this.#line.length > MAX_CHUNK_LINE_BYTES) throw malformedChunk('line too long');
+      if (this.#framing > MAX_CHUNK_FRAMING_BYTES) throw malformedChunk('too much framing (size lines, trailers)');
       if (nl < 0) break;
       const line = this.#line;
       this.#line = '';

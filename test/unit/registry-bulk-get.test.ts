@@ -396,6 +396,22 @@ describe('ChunkedDecoder: strict RFC 9112 §7.1', () => {
     });
   }
 
+  test('refuses endless trailers and extension-padded one-byte chunks (framing budget)', () => {
+    const trailers = new ChunkedDecoder();
+    trailers.push(Buffer.from('1\r\na\r\n0\r\n'));
+    assert.throws(() => {
+      for (let i = 0; i < 100_000; i++) trailers.push(Buffer.from(`x-t${i}: ${'v'.repeat(100)}\r\n`));
+    }, /too much framing/);
+    const padded = new ChunkedDecoder();
+    let decoded = 0;
+    assert.throws(() => {
+      for (let i = 0; i < 10_000; i++) {
+        for (const b of padded.push(Buffer.from(`1;${'e'.repeat(4000)}\r\nz\r\n`))) decoded += b.length;
+      }
+    }, /too much framing/);
+    assert.ok(decoded < 1000, `decoded ${decoded} bytes before refusing`);
+  });
+
   test('refuses an endless chunk-size line', () => {
     const d = new ChunkedDecoder();
     assert.throws(() => {
