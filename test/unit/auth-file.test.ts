@@ -191,6 +191,19 @@ test('saveLogin replaces an earlier entry, keeps unrelated content, and removeLo
   });
 });
 
+test('concurrent logins to different registries keep every entry (read-modify-write is verified and redone)', async () => {
+  // Lost update: two `customs login`s read the same file, each writes its own entry, the second rename wins.
+  await withTmp(async (dir) => {
+    const hosts = Array.from({ length: 8 }, (_, i) => `reg${i}.example:5000`);
+    await Promise.all(hosts.map((h, i) => saveLogin(dir, h, `user${i}`, `pw${i}`)));
+    const doc = JSON.parse(await readFile(join(dir, 'auth.json'), 'utf8')) as { auths: Record<string, unknown> };
+    assert.deepEqual(Object.keys(doc.auths).sort(), [...hosts].sort());
+    await Promise.all(hosts.slice(0, 4).map((h) => removeLogin(dir, h)));
+    const after = JSON.parse(await readFile(join(dir, 'auth.json'), 'utf8')) as { auths: Record<string, unknown> };
+    assert.deepEqual(Object.keys(after.auths).sort(), hosts.slice(4).sort());
+  });
+});
+
 test('removeLogin on a missing file removes nothing', async () => {
   await withTmp(async (dir) => {
     assert.equal(await removeLogin(join(dir, 'none'), 'quay.io'), false);

@@ -9,8 +9,9 @@
  * carry the JSON parser's message (V8 quotes the input).
  */
 import { constants } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomsError, isCustomsError } from '../../errors.js';
 import { writeFileAtomic } from '../../internal/atomic.js';
 import { isJsonObject, parseStrictJsonBytes } from '../../internal/json.js';
@@ -231,8 +232,64 @@ function hasControlChars(s: string): boolean {
   return /[\u0000-\u001f\u007f]/.test(s);
 }
 
-async function loadForUpdate(path: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
-  return (await readAuthFile(path, signal)) ?? {};
+/** How long a login or logout waits for another one to finish with the credential file. */
+const AUTH_LOCK_TIMEOUT_MS = 10_000;
+/** A lock file older than this was left by a process that died mid-update (an update takes milliseconds). */
+const AUTH_LOCK_STALE_MS = 30_000;
+
+/**
+ * Read-modify-write the credential file at `path` under `path.lock` (O_EXCL), so two `customs login`s at once
+ * cannot lose each other's entry (each would read the old file and the second rename would win). Other tools
+ * (podman, skopeo) do not take this lock; against them the atomic rename still keeps the file whole.
+ * `change` makes the new `auths` from the current ones (undefined: nothing to write). Returns whether it wrote.
+ */
+async function updateAuths(
+  path: string,
+  signal: AbortSignal | undefined,
+  change: (auths: Record<string, unknown>) => Record<string, unknown> | undefined,
+): Promise<boolean> {
+  const lockPath = `${path}.lock`;
+  const started = Date.now();
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    signal?.throwIfAborted();
+    try {
+      await (await open(lockPath, 'wx', 0o600)).close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new CustomsError(
+          'CONFIG_INVALID',
+          `credential file ${path}: cannot lock: ${String((err as NodeJS.ErrnoException).code)}`,
+          {
+            cause: err,
+            details: { path },
+          },
+        );
+      }
+      const age = await stat(lockPath).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => 0,
+      );
+      if (age > AUTH_LOCK_STALE_MS) await unlink(lockPath).catch(() => undefined);
+      else if (Date.now() - started > AUTH_LOCK_TIMEOUT_MS) {
+        throw new CustomsError('CONFIG_INVALID', `credential file ${path}: locked by another login or logout`, {
+          hint: `Retry; if no customs login is running, remove ${lockPath}.`,
+          details: { path },
+        });
+      }
+      await sleep(delay);
+    }
+  }
+  try {
+    const doc = (await readAuthFile(path, signal)) ?? {};
+    const next = change({ ...stringMap(path, doc, 'auths') });
+    if (next === undefined) return false;
+    signal?.throwIfAborted();
+    await writeFileAtomic(path, `${JSON.stringify({ ...doc, auths: next }, null, 2)}\n`, 0o600);
+    return true;
+  } finally {
+    await unlink(lockPath).catch(() => undefined);
+  }
 }
 
 /**
@@ -258,12 +315,12 @@ export async function saveLogin(
   }
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   const path = join(configDir, AUTH_FILE_NAME);
-  const doc = await loadForUpdate(path, signal);
-  const auths = { ...stringMap(path, doc, 'auths') };
-  for (const k of Object.keys(auths)) if (normalizeKey(k).key === key) Reflect.deleteProperty(auths, k);
-  auths[key] = { auth: Buffer.from(`${username}:${password}`, 'utf8').toString('base64') };
-  signal?.throwIfAborted();
-  await writeFileAtomic(path, `${JSON.stringify({ ...doc, auths }, null, 2)}\n`, 0o600);
+  const auth = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
+  await updateAuths(path, signal, (auths) => {
+    for (const k of Object.keys(auths)) if (normalizeKey(k).key === key) Reflect.deleteProperty(auths, k);
+    auths[key] = { auth };
+    return auths;
+  });
 }
 
 /**
@@ -273,18 +330,12 @@ export async function saveLogin(
 export async function removeLogin(configDir: string, registry: string, signal?: AbortSignal): Promise<boolean> {
   const key = checkRegistryKey(registry);
   const path = join(configDir, AUTH_FILE_NAME);
-  const doc = await readAuthFile(path, signal);
-  if (doc === undefined) return false;
-  const auths = { ...stringMap(path, doc, 'auths') };
-  let removed = false;
-  for (const k of Object.keys(auths)) {
-    if (normalizeKey(k).key === key) {
-      Reflect.deleteProperty(auths, k);
-      removed = true;
-    }
-  }
-  if (!removed) return false;
-  signal?.throwIfAborted();
-  await writeFileAtomic(path, `${JSON.stringify({ ...doc, auths }, null, 2)}\n`, 0o600);
-  return true;
+  if ((await readAuthFile(path, signal)) === undefined) return false;
+  const present = (auths: Record<string, unknown>): boolean =>
+    Object.keys(auths).some((k) => normalizeKey(k).key === key);
+  return updateAuths(path, signal, (auths) => {
+    if (!present(auths)) return undefined;
+    for (const k of Object.keys(auths)) if (normalizeKey(k).key === key) Reflect.deleteProperty(auths, k);
+    return auths;
+  });
 }
