@@ -3,15 +3,17 @@
  * sha256 + write of the same blobs, no verification logic), side by side in one run against Debian's
  * docker-registry on 127.0.0.1. Prints medians, ratios and peak RSS (GNU time's maximum resident set size).
  *
- * usage: node dist/bench/pull.js [--runs N] [--scale S] [--images debian,synth]
+ * usage: node dist/bench/pull.js [--runs N] [--scale S] [--images debian,synth] [--tls]
+ *   --tls  serve the registry over HTTPS with a throw-away CA (customs gets it in certs.d, skopeo --src-cert-dir,
+ *          the floor as undici's `ca`): the path real registries take
  * Not a test: nothing here asserts a time.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { pushImages, requirePeer, startRegistry } from '../test/integration/helpers/registry.js';
 import { CLI } from '../test/integration/helpers/customs.js';
 import { median, timed, type Sample } from './measure.js';
@@ -21,16 +23,28 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     scale: { type: 'string', default: '1' },
     images: { type: 'string', default: 'debian,synth' },
+    tls: { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(values.runs);
 const SCALE = Number(values.scale);
+const TLS = values.tls;
 
 /** The floor: GET each blob, hash and write it, 3 in parallel, like a pull with no checks at all. */
-async function floor(base: string, repo: string, manifestRef: string, dir: string): Promise<Sample> {
+async function floor(
+  base: string,
+  repo: string,
+  manifestRef: string,
+  dir: string,
+  ca: string | undefined,
+): Promise<Sample> {
   const t0 = process.hrtime.bigint();
+  const dispatcher = ca === undefined ? undefined : new Agent({ connect: { ca } });
   const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
-  const m = await request(`${base}/v2/${repo}/manifests/${manifestRef}`, { headers: { accept } });
+  const m = await request(`${base}/v2/${repo}/manifests/${manifestRef}`, {
+    headers: { accept },
+    ...(dispatcher === undefined ? {} : { dispatcher }),
+  });
   const manifest = (await m.body.json()) as { config: { digest: string }; layers: { digest: string }[] };
   const digests = [manifest.config.digest, ...manifest.layers.map((l) => l.digest)];
   await mkdir(dir, { recursive: true });
@@ -38,7 +52,7 @@ async function floor(base: string, repo: string, manifestRef: string, dir: strin
   const worker = async (): Promise<void> => {
     while (next < digests.length) {
       const d = digests[next++]!;
-      const res = await request(`${base}/v2/${repo}/blobs/${d}`);
+      const res = await request(`${base}/v2/${repo}/blobs/${d}`, dispatcher === undefined ? {} : { dispatcher });
       const h = createHash('sha256');
       const { createWriteStream } = await import('node:fs');
       const out = createWriteStream(join(dir, d.replace(':', '-')));
@@ -51,13 +65,15 @@ async function floor(base: string, repo: string, manifestRef: string, dir: strin
     }
   };
   await Promise.all([worker(), worker(), worker()]);
+  await dispatcher?.close();
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, rssKiB: Math.round(process.memoryUsage().rss / 1024) };
 }
 
 async function main(): Promise<void> {
   requirePeer('docker-registry');
   requirePeer('skopeo');
-  const reg = await startRegistry();
+  const reg = await startRegistry({ tls: TLS });
+  const ca = TLS && reg.caFile !== undefined ? await readFile(reg.caFile, 'utf8') : undefined;
   try {
     const wanted = (values.images ?? '').split(',').filter(Boolean) as ('debian' | 'synth')[];
     const pushed = await pushImages(reg, wanted, { synthScale: SCALE });
@@ -69,6 +85,10 @@ async function main(): Promise<void> {
         const dir = await mkdtemp(join(tmpdir(), 'customs-bench-'));
         try {
           const env = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'cfg') };
+          if (ca !== undefined) {
+            await mkdir(join(dir, 'cfg', 'certs.d', reg.host), { recursive: true });
+            await writeFile(join(dir, 'cfg', 'certs.d', reg.host, 'ca.crt'), ca);
+          }
           samples.customs.push(
             await timed(
               process.execPath,
@@ -80,12 +100,12 @@ async function main(): Promise<void> {
             await timed('skopeo', [
               'copy',
               '-q',
-              '--src-tls-verify=false',
+              ...(TLS && reg.certDir !== undefined ? ['--src-cert-dir', reg.certDir] : ['--src-tls-verify=false']),
               `docker://${img.reference}`,
               `oci:${join(dir, 's')}:${img.reference}`,
             ]),
           );
-          samples.floor.push(await floor(reg.url, img.repository, img.tag, join(dir, 'f')));
+          samples.floor.push(await floor(reg.url, img.repository, img.tag, join(dir, 'f'), ca));
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
@@ -96,7 +116,7 @@ async function main(): Promise<void> {
         `${img.name.padEnd(18)} customs ${med('customs').toFixed(2)}s (${rss('customs').toFixed(0)} MiB)  skopeo ${med('skopeo').toFixed(2)}s (${rss('skopeo').toFixed(0)} MiB)  floor ${med('floor').toFixed(2)}s  customs/skopeo ${(med('customs') / med('skopeo')).toFixed(2)}  customs/floor ${(med('customs') / med('floor')).toFixed(2)}`,
       );
     }
-    const report = `bench/pull: ${RUNS} run(s) each, median wall time, peak RSS; synth scale ${SCALE}\n${rows.join('\n')}\n`;
+    const report = `bench/pull: ${RUNS} run(s) each, median wall time, peak RSS; synth scale ${SCALE}${TLS ? '; HTTPS' : ''}\n${rows.join('\n')}\n`;
     process.stdout.write(report);
     await writeFile(join(tmpdir(), 'customs-bench-pull.txt'), report);
   } finally {
