@@ -6,6 +6,7 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProgressSink } from '../oci/index.js';
+import { openStore, removeStoreIfUnused, type ContentStore } from '../store/index.js';
 import { configDir, storeDir, loadRegistriesConf, type Env, type RegistriesConf } from '../ref/index.js';
 import { defaultCredentialSources, type CredentialSource } from '../registry/index.js';
 import { loadPolicy, loadRegistriesD, type Policy, type RegistriesD } from '../policy/index.js';
@@ -87,15 +88,28 @@ export function keysDir(ctx: Context): string {
   return join(ctx.configDir, 'keys');
 }
 
-/**
- * Whether anything is at the context's store path yet (lstat, so a dangling symlink counts). Commands that may
- * create the store ask first, so a failure can remove a store it created (removeStoreIfUnused).
- */
-export async function storeDirExists(ctx: Context): Promise<boolean> {
-  try {
-    await lstat(ctx.storeDir);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
+/** The context's store, opened for writing, and how to undo its creation if the command then fails. */
+export interface WritableStore {
+  readonly store: ContentStore;
+  /**
+   * Remove the store again if this open created it and it still holds nothing (removeStoreIfUnused): a refused
+   * command leaves the store as it was, and for a store that was not there, as it was means absent.
+   */
+  readonly undoCreate: () => Promise<void>;
+}
+
+/** Open the context's store, creating it when absent (pull, load). */
+export async function openWritableStore(ctx: Context): Promise<WritableStore> {
+  // lstat, so a dangling symlink at the path counts as something that was there.
+  const existed = await lstat(ctx.storeDir).then(
+    () => true,
+    (err: unknown) => (err as NodeJS.ErrnoException).code !== 'ENOENT',
+  );
+  const store = await openStore(ctx.storeDir, { create: true });
+  return {
+    store,
+    undoCreate: async () => {
+      if (!existed) await removeStoreIfUnused(store.root);
+    },
+  };
 }

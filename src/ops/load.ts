@@ -71,8 +71,7 @@ import {
 } from '../unpack/index.js';
 import type { ContentStore } from '../store/index.js';
 import type { Policy } from '../policy/index.js';
-import { openStore, removeStoreIfUnused } from '../store/index.js';
-import { policyFor, registriesDFor, storeDirExists, type Context } from './context.js';
+import { openWritableStore, policyFor, registriesDFor, type Context } from './context.js';
 import { registryClientFor } from './pull.js';
 import { checkSignatures, preflight } from './verify.js';
 
@@ -816,13 +815,11 @@ async function commit(
 export async function loadArchive(ctx: Context, file: string, options: LoadOptions = {}): Promise<LoadResult> {
   const { signal } = options;
   const policy = await policyFor(ctx, signal);
-  const newStore = !(await storeDirExists(ctx));
-  const store = await openStore(ctx.storeDir, { create: true });
+  const { store, undoCreate } = await openWritableStore(ctx);
   try {
     return await loadArchiveUnderPolicy(ctx, store, file, policy, options);
   } catch (err) {
-    // A refused load leaves the store as it was; a store this load created, absent.
-    if (newStore) await removeStoreIfUnused(store.root);
+    await undoCreate();
     throw err;
   }
 }

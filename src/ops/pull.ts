@@ -27,9 +27,8 @@ import type { Digest, Reference } from '../ref/index.js';
 import { assertNotBlocked, findRegistryConfig, formatReference, resolveName, rewriteToLocation } from '../ref/index.js';
 import { RegistryClient } from '../registry/index.js';
 import type { ContentStore } from '../store/index.js';
-import { openStore, removeStoreIfUnused } from '../store/index.js';
 import { EMPTY_REGISTRIES_D, decisionError, signatureChecks, type Decision } from '../policy/index.js';
-import { policyFor, registriesDFor, storeDirExists, type Context } from './context.js';
+import { openWritableStore, policyFor, registriesDFor, type Context } from './context.js';
 import { checkSignatures, preflight } from './verify.js';
 
 /** Default number of blobs fetched in parallel (`--jobs`). */
@@ -279,8 +278,7 @@ export async function pull(ctx: Context, untrustedName: string, options: PullOpt
       : await registriesDFor(ctx, options.signal);
   const location = rewriteToLocation(ctx.registriesConf, ref);
   const fetchRef: Reference = { ...ref, registry: location.registry, repository: location.repository };
-  const newStore = !(await storeDirExists(ctx));
-  const store = await openStore(ctx.storeDir, { create: true });
+  const { store, undoCreate } = await openWritableStore(ctx);
   const client = registryClientFor(ctx);
   let decision: Decision | undefined;
   try {
@@ -308,8 +306,7 @@ export async function pull(ctx: Context, untrustedName: string, options: PullOpt
       ? result
       : { ...result, policy: { scope: decision.scope, reasons: decision.reasons } };
   } catch (err) {
-    // A refused pull leaves the store as it was; a store this pull created, absent.
-    if (newStore) await removeStoreIfUnused(store.root);
+    await undoCreate();
     throw err;
   } finally {
     await client.close();

@@ -219,7 +219,7 @@ export function createBlobStream(options: BlobStreamOptions): BlobStream {
           } else {
             for await (const chunk of res.body) {
               const buf = afterSkip(chunk);
-              if (buf.length > 0) await copyInto(capped, buf.subarray(0, Math.min(buf.length, size + 1 - offset)));
+              if (buf.length > 0) await copyInto(capped, buf); // capped stops it one byte past `size`
             }
           }
           if (skip > 0 || offset < size) throw shorter();

@@ -153,6 +153,12 @@ export function framedBodyLength(head: ResponseHead): number | 'until-close' | '
   return Number(length);
 }
 
+/** Host (IPv6 brackets removed) and port (the scheme's default when absent) to connect to for `url`. */
+export function socketAddress(url: URL): { readonly host: string; readonly port: number } {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { host, port: url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port) };
+}
+
 /** Headers safe to put on the wire: lowercase token names, values without CR, LF or NUL. */
 function requestHead(url: URL, headers: Readonly<Record<string, string>>): string {
   const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
@@ -167,9 +173,8 @@ function requestHead(url: URL, headers: Readonly<Record<string, string>>): strin
 }
 
 /**
- * Send `GET url` on a fresh connection and read the response head. Returns a BulkResponse when the body is
- * framed by Content-Length (framedBodyLength); otherwise closes the connection and returns undefined (send the
- * request through undici).
+ * Send `GET url` on a fresh connection and read the response head. Returns a BulkResponse when framedBodyLength
+ * accepts the framing; otherwise closes the connection and returns undefined (send the request through undici).
  * Rejects with the socket's error, a timeout (`UND_ERR_*_TIMEOUT`), or `signal.reason`.
  */
 export async function bulkGet(options: BulkGetOptions): Promise<BulkResponse | undefined> {
@@ -195,8 +200,8 @@ type State = 'head' | 'parsed' | 'stream' | 'bulk' | 'done';
 
 /**
  * The body of a bulk response: a Readable (for callers that only read or discard it) that can also fill a
- * BulkSink without intermediate buffers. Delivers exactly Content-Length bytes; anything the peer sends after
- * them is never read (the connection is closed).
+ * BulkSink without intermediate buffers. Delivers exactly the framed body (Content-Length bytes, the decoded
+ * chunks, or everything up to the close); anything the peer sends after it is never read.
  */
 export class RawBody extends Readable implements BulkSource {
   readonly head: Promise<ResponseHead>;
@@ -239,8 +244,7 @@ export class RawBody extends Readable implements BulkSource {
     this.#idleTimeoutMs = options.idleTimeoutMs;
     const { url, connect } = options;
     const https = url.protocol === 'https:';
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = url.port === '' ? (https ? 443 : 80) : Number(url.port);
+    const { host, port } = socketAddress(url);
     const onread = {
       buffer: (): Buffer => this.#nextBuffer(),
       callback: (n: number, buf: Uint8Array): boolean => this.#onRead(n, buf),
@@ -272,8 +276,7 @@ export class RawBody extends Readable implements BulkSource {
     socket.setNoDelay(true);
     socket.setTimeout(this.#idleTimeoutMs);
     socket.on('timeout', () => {
-      const connected = !socket.connecting;
-      const code = !connected
+      const code = socket.connecting
         ? 'UND_ERR_CONNECT_TIMEOUT'
         : this.#state === 'head'
           ? 'UND_ERR_HEADERS_TIMEOUT'
@@ -312,7 +315,7 @@ export class RawBody extends Readable implements BulkSource {
     if (length === 0) this.#finishIfDone();
   }
 
-  /** Fill `sink` with the body; resolves once all Content-Length bytes were delivered. */
+  /** Fill `sink` with the body; resolves once the whole framed body was delivered. */
   async pipeBulk(sink: BulkSink, signal?: AbortSignal): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#state === 'done' && this.#remaining === 0 && this.#pending === undefined) return;
@@ -409,12 +412,11 @@ export class RawBody extends Readable implements BulkSource {
         if (this.#finishIfDone()) return false;
         return this.#bulkMayRead();
       }
-      const view = Buffer.from(buf.buffer, buf.byteOffset, n);
+      const bytes = Buffer.from(buf.buffer, buf.byteOffset, n);
       // Bytes in the scratch buffer are overwritten by the next read: keep a copy. A 'data' chunk (TLS) is a
       // buffer of its own: keep it as it is (a copy would touch fresh memory for every record).
       const owned = buf !== this.#scratch;
       const keep = (b: Buffer): Buffer => (owned ? b : Buffer.from(b));
-      const bytes = view;
       switch (this.#state) {
         case 'head':
           return this.#onHeadBytes(bytes);

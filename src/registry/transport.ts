@@ -13,8 +13,8 @@
  * No agent follows redirects (undici 7 does not unless a redirect interceptor is added); the client checks
  * every hop itself (redirects.ts).
  *
- * Blob GETs marked `bulk` first try bulk-get.ts (same connect options: TLS material and lookup guard), which
- * reads a plain 200/206 body straight into the consumer's buffers; any other response is sent again here.
+ * Blob GETs (`bulk`) and every GET to a plain-HTTP origin first go through bulk-get.ts, with the same connect
+ * options (TLS material and lookup guard); a response it cannot frame is sent again through undici.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
@@ -24,7 +24,7 @@ import { CustomsError } from '../errors.js';
 import { redactUrl, sanitizeForDisplay, scrubSecrets } from '../internal/redact.js';
 import type { Agent } from '../internal/undici-agent.js';
 import { isLinkLocalOrUnsafeHost, isLoopbackHost } from './auth/index.js';
-import { bulkGet, type BulkConnectOptions } from './bulk-get.js';
+import { bulkGet, socketAddress, type BulkConnectOptions } from './bulk-get.js';
 import { errorCodeOf } from './retry.js';
 import { loadRegistryTls } from './tls-config.js';
 
@@ -223,6 +223,22 @@ export async function discardBody(body: HttpResponse['body']): Promise<void> {
   }
 }
 
+/** Cache key of a route: one agent and one set of connect options per registry, one for everything foreign. */
+function routeKey(route: Route): string {
+  return route.kind === 'registry' ? `registry ${route.host}` : 'foreign';
+}
+
+/** The promise cached under `key`, started by `create` when absent; a rejected one is dropped so a retry retries. */
+function memoized<T>(cache: Map<string, Promise<T>>, key: string, create: () => Promise<T>): Promise<T> {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = create();
+    cache.set(key, value);
+    value.catch(() => cache.delete(key));
+  }
+  return value;
+}
+
 /** The undici side of the registry client. One instance per RegistryClient; `close()` ends its connections. */
 export class Transport {
   readonly #options: TransportOptions;
@@ -247,13 +263,8 @@ export class Transport {
    * a reason to fall back. Cached per registry.
    */
   async origin(host: string, signal?: AbortSignal): Promise<URL> {
-    let decided = this.#origins.get(host);
-    if (decided === undefined) {
-      decided = this.#decideOrigin(host, signal);
-      this.#origins.set(host, decided);
-      decided.catch(() => this.#origins.delete(host));
-    }
-    return new URL((await decided).href);
+    const decided = await memoized(this.#origins, host, () => this.#decideOrigin(host, signal));
+    return new URL(decided.href);
   }
 
   async #decideOrigin(host: string, signal?: AbortSignal): Promise<URL> {
@@ -276,8 +287,7 @@ export class Transport {
    */
   async #tlsHandshake(origin: URL, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    const host = origin.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = origin.port === '' ? 443 : Number(origin.port);
+    const { host, port } = socketAddress(origin);
     await new Promise<void>((resolve, reject) => {
       const socket = tlsConnect({
         host,
@@ -363,14 +373,7 @@ export class Transport {
 
   async #agent(route: Route, signal?: AbortSignal): Promise<Agent> {
     if (this.#closed) throw new CustomsError('INTERNAL', 'registry client: used after close()');
-    const key = route.kind === 'registry' ? `registry ${route.host}` : 'foreign';
-    let agent = this.#agents.get(key);
-    if (agent === undefined) {
-      agent = this.#createAgent(route, signal);
-      this.#agents.set(key, agent);
-      agent.catch(() => this.#agents.delete(key));
-    }
-    return agent;
+    return memoized(this.#agents, routeKey(route), () => this.#createAgent(route, signal));
   }
 
   async #createAgent(route: Route, signal?: AbortSignal): Promise<Agent> {
@@ -393,14 +396,7 @@ export class Transport {
 
   /** How to connect for `route` (shared by undici and the bulk path); cached per route. */
   async #connectOptions(route: Route, signal?: AbortSignal): Promise<BulkConnectOptions> {
-    const key = route.kind === 'registry' ? `registry ${route.host}` : 'foreign';
-    let options = this.#connects.get(key);
-    if (options === undefined) {
-      options = this.#loadConnectOptions(route, signal);
-      this.#connects.set(key, options);
-      options.catch(() => this.#connects.delete(key));
-    }
-    return options;
+    return memoized(this.#connects, routeKey(route), () => this.#loadConnectOptions(route, signal));
   }
 
   async #loadConnectOptions(route: Route, signal?: AbortSignal): Promise<BulkConnectOptions> {

@@ -88,9 +88,10 @@ export async function ingestStream(
     });
     const out = fh;
     const hash = createHash(digestAlgorithm(digest));
+    const work: IngestWork = { out, hash, size: target.size, digest, subject, signal, onProgress };
     const received = isBulkSource(untrustedBody)
-      ? await ingestBulk(untrustedBody, out, hash, target, signal, onProgress)
-      : await ingestChunks(body, out, hash, target, signal, onProgress);
+      ? await ingestBulk(untrustedBody, work)
+      : await ingestChunks(body, work);
     if (received !== target.size) {
       throw mismatch('SIZE_MISMATCH', subject, 'size mismatch', `${target.size} bytes`, `${received} bytes`, {
         hint: SIZE_MISMATCH_HINT,
@@ -152,21 +153,24 @@ async function commit(fh: FileHandle, tmp: string, blobPath: string, subject: st
   }
 }
 
+/** What the two ingest paths share: the open quarantine file, the running hash, the expected blob. */
+interface IngestWork {
+  readonly out: FileHandle;
+  readonly hash: Hash;
+  readonly size: number;
+  readonly digest: Digest;
+  readonly subject: string;
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: ((bytesSoFar: number) => void) | undefined;
+}
+
 /**
  * The chunk path: hash each chunk as it arrives, coalesce into writes of WRITE_BATCH_BYTES, at most one write in
  * flight. Returns the byte count; throws SIZE_MISMATCH one byte past `size`. Every write has settled when it
  * returns or throws.
  */
-async function ingestChunks(
-  body: Readable,
-  out: FileHandle,
-  hash: Hash,
-  target: QuarantineTarget,
-  signal: AbortSignal | undefined,
-  onProgress: ((bytesSoFar: number) => void) | undefined,
-): Promise<number> {
-  const { size, digest } = target;
-  const subject = `blob ${digest}`;
+async function ingestChunks(body: Readable, work: IngestWork): Promise<number> {
+  const { out, hash, size, digest, subject, signal, onProgress } = work;
   let inflight: Promise<void> = Promise.resolve();
   let received = 0;
   let written = 0;
@@ -223,16 +227,8 @@ const SYNC_AHEAD_BYTES = 8 * MiB;
  * place, each full buffer is written at its own file position (up to BULK_BUFFERS_PER_INGEST in flight) and
  * then lent again. Same contract as ingestChunks.
  */
-async function ingestBulk(
-  source: BulkSource,
-  out: FileHandle,
-  hash: Hash,
-  target: QuarantineTarget,
-  signal: AbortSignal | undefined,
-  onProgress: ((bytesSoFar: number) => void) | undefined,
-): Promise<number> {
-  const { size, digest } = target;
-  const subject = `blob ${digest}`;
+async function ingestBulk(source: BulkSource, work: IngestWork): Promise<number> {
+  const { out, hash, size, digest, subject, signal, onProgress } = work;
   const owned: Buffer[] = [];
   const free: Buffer[] = [];
   const writes = new Set<Promise<void>>();

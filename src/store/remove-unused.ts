@@ -8,7 +8,7 @@
  * rmdir, never recursively, so anything unexpected inside stops the removal and stays.
  */
 import { readdir, readFile, rmdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseIndexDocument } from './index-file.js';
 import { acquireLock } from './lock.js';
 import {
@@ -47,7 +47,8 @@ export async function removeStoreIfUnused(root: string): Promise<boolean> {
     if (!(await isEmptyDir(join(root, QUARANTINE_DIR)))) return false;
     const names = (await readdir(root)).sort();
     if (names.join(',') !== [BLOBS_DIR, CUSTOMS_DIR, INDEX_FILE, OCI_LAYOUT_FILE].sort().join(',')) return false;
-    const customs = (await readdir(join(root, CUSTOMS_DIR))).filter((n) => n !== 'lock' && n !== 'quarantine');
+    const ours = new Set([basename(LOCK_FILE), basename(QUARANTINE_DIR)]);
+    const customs = (await readdir(join(root, CUSTOMS_DIR))).filter((n) => !ours.has(n));
     if (customs.length > 0) return false;
     // Quarantine first: a process that opened this store a moment ago may be writing there without the lock, and
     // rmdir fails on its file before anything else is touched.

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BasicCredential, RegistryClient, type CredentialSource } from '../../src/registry/index.js';
 import { isCustomsError } from '../../src/errors.js';
-import type { Descriptor } from '../../src/oci/index.js';
 import type { Digest, Reference } from '../../src/ref/index.js';
 import type { ProgressEvent } from '../../src/oci/index.js';
 import {
@@ -22,6 +21,7 @@ import {
   startHostileServer,
   writeEndlessly,
   type HostileServer,
+  layerDescriptor,
 } from './helpers/hostile-server.js';
 
 const PASSWORD = 'blob-test-password-7f3a';
@@ -40,14 +40,6 @@ after(async () => {
   await client.close();
   await server.close();
 });
-
-function blobDesc(bytes: Uint8Array): Descriptor {
-  return {
-    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    digest: sha256(bytes) as Digest,
-    size: bytes.length,
-  };
-}
 
 function ref(host: string, repository: string): Reference {
   return { registry: host, repository, tag: 'v1' };
@@ -91,7 +83,7 @@ describe('blob', () => {
   test('a blob body shorter than declared fails the stream', async () => {
     // Attack: truncated content that a careless consumer would commit as complete.
     const blob = randomBytes(4096);
-    const desc = blobDesc(blob);
+    const desc = layerDescriptor(blob);
     server.route('GET', `/v2/short/app/blobs/${desc.digest}`, (_req, res) => {
       res.writeHead(200); // chunked, no Content-Length: the body just ends early
       res.end(blob.subarray(0, 1000));
@@ -103,7 +95,7 @@ describe('blob', () => {
   test('a Content-Length different from the descriptor size is refused before streaming', async () => {
     // Attack: lying Content-Length on a 200 (containers/image checks it against the descriptor too).
     const blob = randomBytes(4096);
-    const desc = blobDesc(blob);
+    const desc = layerDescriptor(blob);
     server.route('GET', `/v2/cl/app/blobs/${desc.digest}`, (_req, res) => serveBytes(res, blob.subarray(0, 4000)));
     await assert.rejects(client.fetch(ref(server.host, 'cl/app'), desc), (err: unknown) => {
       assert.ok(isCustomsError(err) && err.code === 'SIZE_MISMATCH', String(err));
@@ -114,7 +106,7 @@ describe('blob', () => {
   test('a connection reset mid-blob is resumed with Range into one continuous, correct stream', async () => {
     // Robustness (containers/image bodyReader resumes the same way): the consumer must still see byte 0..size.
     const blob = randomBytes(512 * 1024);
-    const desc = blobDesc(blob);
+    const desc = layerDescriptor(blob);
     events.length = 0;
     server.route('GET', `/v2/resume/app/blobs/${desc.digest}`, (req, res, n) => {
       if (n === 0) {
@@ -139,7 +131,7 @@ describe('blob', () => {
   test('a server that ignores Range and resends the whole blob still yields the correct bytes', async () => {
     // Robustness: RFC 9110 §14.2 lets a server ignore Range; the first N bytes must then be discarded.
     const blob = randomBytes(512 * 1024);
-    const desc = blobDesc(blob);
+    const desc = layerDescriptor(blob);
     server.route('GET', `/v2/norange/app/blobs/${desc.digest}`, (_req, res, n) => {
       res.writeHead(200, { 'content-length': String(blob.length) });
       if (n === 0) res.write(blob.subarray(0, blob.length / 2), () => res.socket?.destroy());
@@ -154,7 +146,7 @@ describe('blob', () => {
   test('a resumed response whose Content-Range starts elsewhere is refused', async () => {
     // Attack: splice different bytes into the stream by answering a Range request from another offset.
     const blob = randomBytes(64 * 1024);
-    const desc = blobDesc(blob);
+    const desc = layerDescriptor(blob);
     server.route('GET', `/v2/splice/app/blobs/${desc.digest}`, (_req, res, n) => {
       if (n === 0) {
         res.writeHead(200, { 'content-length': String(blob.length) });
@@ -176,7 +168,7 @@ describe('blob', () => {
     const c = new RegistryClient({ credentials: [creds], certsDirs: [], backoffBaseMs: 5 });
     try {
       const blob = randomBytes(2048);
-      const desc = blobDesc(blob);
+      const desc = layerDescriptor(blob);
       authed.route('GET', /^\/v2\/private\//, (req, res) => {
         if (req.headers.authorization === undefined) {
           res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end();
@@ -200,7 +192,7 @@ describe('blob', () => {
 
   test('a redirect to 169.254.169.254 is refused without connecting', async () => {
     // Attack: SSRF to the cloud metadata service through a blob redirect (CVE-2026-33540 class).
-    const desc = blobDesc(Buffer.from('meta'));
+    const desc = layerDescriptor(Buffer.from('meta'));
     server.route('GET', `/v2/ssrf/app/blobs/${desc.digest}`, (_req, res) => {
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' }).end();
     });
@@ -213,7 +205,7 @@ describe('blob', () => {
 
   test('too many redirects are refused', async () => {
     // Attack: redirect loop to pin the client.
-    const desc = blobDesc(Buffer.from('loop'));
+    const desc = layerDescriptor(Buffer.from('loop'));
     server.route('GET', `/v2/loop/app/blobs/${desc.digest}`, (_req, res) => {
       res.writeHead(302, { location: `/v2/loop/app/blobs/${desc.digest}` }).end();
     });

@@ -12,8 +12,8 @@ import { RegistryClient } from '../../src/registry/index.js';
 import { isCustomsError } from '../../src/errors.js';
 import type { Descriptor } from '../../src/oci/index.js';
 import type { ContentStore } from '../../src/store/index.js';
-import type { Digest, Reference } from '../../src/ref/index.js';
-import { sha256, startHostileServer, type HostileServer } from './helpers/hostile-server.js';
+import type { Reference } from '../../src/ref/index.js';
+import { layerDescriptor, startHostileServer, type HostileServer } from './helpers/hostile-server.js';
 import { freshStore, quarantineFiles, snapshot } from '../unit/store-helpers.js';
 
 let server: HostileServer;
@@ -26,20 +26,12 @@ before(async () => {
   client = new RegistryClient({ credentials: [], certsDirs: [], backoffBaseMs: 5, idleTimeoutMs: 2_000 });
   store = await freshStore();
   const warm = randomBytes(10);
-  await store.ingestBytes(descOf(warm), warm);
+  await store.ingestBytes(layerDescriptor(warm), warm);
 });
 after(async () => {
   await client.close();
   await server.close();
 });
-
-function descOf(bytes: Uint8Array): Descriptor {
-  return {
-    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    digest: sha256(bytes) as Digest,
-    size: bytes.length,
-  };
-}
 
 /** A fresh repository and blob route; `handler` answers it. */
 function blobRoute(
@@ -47,7 +39,7 @@ function blobRoute(
   handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
 ): { ref: Reference; desc: Descriptor } {
   const repository = `bulk/r${seq++}`;
-  const desc = descOf(blob);
+  const desc = layerDescriptor(blob);
   server.route('GET', `/v2/${repository}/blobs/${desc.digest}`, handler);
   return { ref: { registry: server.host, repository, tag: 'v1' }, desc };
 }

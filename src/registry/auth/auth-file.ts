@@ -232,6 +232,11 @@ function hasControlChars(s: string): boolean {
   return /[\u0000-\u001f\u007f]/.test(s);
 }
 
+/** The keys of `auths` that spell registry `key` (any legacy or normalised spelling of the whole registry). */
+function keysFor(auths: Record<string, unknown>, key: string): string[] {
+  return Object.keys(auths).filter((k) => normalizeKey(k).key === key);
+}
+
 /** How long a login or logout waits for another one to finish with the credential file. */
 const AUTH_LOCK_TIMEOUT_MS = 10_000;
 /** A lock file older than this was left by a process that died mid-update (an update takes milliseconds). */
@@ -317,7 +322,7 @@ export async function saveLogin(
   const path = join(configDir, AUTH_FILE_NAME);
   const auth = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
   await updateAuths(path, signal, (auths) => {
-    for (const k of Object.keys(auths)) if (normalizeKey(k).key === key) Reflect.deleteProperty(auths, k);
+    for (const k of keysFor(auths, key)) Reflect.deleteProperty(auths, k);
     auths[key] = { auth };
     return auths;
   });
@@ -331,11 +336,10 @@ export async function removeLogin(configDir: string, registry: string, signal?: 
   const key = checkRegistryKey(registry);
   const path = join(configDir, AUTH_FILE_NAME);
   if ((await readAuthFile(path, signal)) === undefined) return false;
-  const present = (auths: Record<string, unknown>): boolean =>
-    Object.keys(auths).some((k) => normalizeKey(k).key === key);
   return updateAuths(path, signal, (auths) => {
-    if (!present(auths)) return undefined;
-    for (const k of Object.keys(auths)) if (normalizeKey(k).key === key) Reflect.deleteProperty(auths, k);
+    const keys = keysFor(auths, key);
+    if (keys.length === 0) return undefined;
+    for (const k of keys) Reflect.deleteProperty(auths, k);
     return auths;
   });
 }

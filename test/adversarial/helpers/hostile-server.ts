@@ -18,6 +18,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Descriptor } from '../../../src/oci/index.js';
+import type { Digest } from '../../../src/ref/index.js';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -143,6 +145,15 @@ export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 /** A valid OCI image manifest document (one layer), as bytes, with optional top-level overrides. */
+/** A gzip layer descriptor for `bytes` (digest and size computed here), for blob attacks. */
+export function layerDescriptor(bytes: Uint8Array): Descriptor {
+  return {
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    digest: sha256(bytes) as Digest,
+    size: bytes.length,
+  };
+}
+
 export function manifestBytes(overrides: Record<string, unknown> = {}): Buffer {
   const doc = {
     schemaVersion: 2,
