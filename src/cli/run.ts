@@ -5,9 +5,8 @@
 import { parseArgs } from 'node:util';
 import { exitCodeOf, isCustomsError } from '../errors.js';
 import { sanitizeForDisplay } from '../internal/redact.js';
-import { createContext } from '../ops/index.js';
 import { usage, type CliIo, type Output, type Values } from './command.js';
-import { COMMANDS } from './commands/index.js';
+import { loadCommand } from './commands/index.js';
 import { MAIN_HELP } from './help.js';
 
 export type { CliIo } from './command.js';
@@ -31,15 +30,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let json = argv.includes('--json');
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      const topic = command === 'help' ? rest[0] : undefined;
-      io.stdout.write(topic !== undefined && COMMANDS[topic] !== undefined ? COMMANDS[topic].help : MAIN_HELP);
+      const topic = command === 'help' && rest[0] !== undefined ? await loadCommand(rest[0]) : undefined;
+      io.stdout.write(topic?.help ?? MAIN_HELP);
       return command === undefined ? 2 : 0;
     }
     if (command === '--version' || command === 'version') {
       io.stdout.write(`customs ${VERSION}\n`);
       return 0;
     }
-    const cmd = COMMANDS[command];
+    const cmd = await loadCommand(command);
     if (cmd === undefined)
       throw usage(`unknown command ${JSON.stringify(command)}`, 'Run customs --help for the list of commands.');
     let parsed;
@@ -66,6 +65,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         `Run customs ${command} --help.`,
       );
     }
+    // Loaded here, not at the top: --version and --help need none of the store, registry or policy code.
+    const { createContext } = await import('../ops/context.js');
     const ctx = await createContext({
       env: io.env,
       store: typeof values.store === 'string' ? values.store : undefined,

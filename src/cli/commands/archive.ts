@@ -1,6 +1,7 @@
 /** `customs export` / `customs load` */
 import { parsePlatform } from '../../oci/index.js';
-import { exportArchive, loadArchive, parseArchiveFormat } from '../../ops/index.js';
+import { exportArchive, parseArchiveFormat } from '../../ops/export.js';
+import { loadArchive } from '../../ops/load.js';
 import { stringFlag, usage, type Command } from '../command.js';
 import { formatBytes } from '../progress.js';
 

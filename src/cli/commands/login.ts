@@ -1,5 +1,5 @@
 /** `customs login` / `customs logout` */
-import { login, logout } from '../../ops/index.js';
+import { login, logout } from '../../ops/login.js';
 import { stringFlag, usage, type Command } from '../command.js';
 
 export const loginCommand: Command = {

@@ -1,5 +1,5 @@
 /** `customs notary verify` */
-import { notaryVerify, type NotarySource } from '../../ops/index.js';
+import { notaryVerify, type NotarySource } from '../../ops/notary.js';
 import { stringFlag, usage, type Command } from '../command.js';
 
 // RFC 3339 with a zone; Date.parse alone would accept local-time forms whose meaning depends on the host.

@@ -1,5 +1,5 @@
 /** `customs policy init|show` */
-import { policyInit, policyShow } from '../../ops/index.js';
+import { policyInit, policyShow } from '../../ops/trust.js';
 import { usage, type Command } from '../command.js';
 
 export const policyCommand: Command = {

@@ -1,7 +1,7 @@
 /** `customs pull` */
 import type { ProgressSink } from '../../oci/index.js';
 import { parsePlatform } from '../../oci/index.js';
-import { pull } from '../../ops/index.js';
+import { pull } from '../../ops/pull.js';
 import { positiveInt, stringFlag, usage, type Command } from '../command.js';
 import { formatBytes, plainProgress, ttyProgress } from '../progress.js';
 

@@ -1,7 +1,7 @@
 /** `customs sign` and `customs generate-key` */
 import { readFile } from 'node:fs/promises';
 import { CustomsError } from '../../errors.js';
-import { generateKeyFiles, signCosignImage, signGpgImage } from '../../ops/index.js';
+import { generateKeyFiles, signCosignImage, signGpgImage } from '../../ops/sign.js';
 import { stringFlag, usage, type CliIo, type Command, type Values } from '../command.js';
 
 async function readKeyArg(path: string, flag: string): Promise<string> {

@@ -1,7 +1,7 @@
 /** Commands over the local store only: images, inspect, rm, gc, fsck. */
 import { CustomsError } from '../../errors.js';
 import { formatPlatform } from '../../oci/index.js';
-import { checkStore, collectGarbage, inspectImage, listImages, removeImage } from '../../ops/index.js';
+import { checkStore, collectGarbage, inspectImage, listImages, removeImage } from '../../ops/local.js';
 import type { Command } from '../command.js';
 import { formatBytes } from '../progress.js';
 

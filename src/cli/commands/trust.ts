@@ -1,5 +1,5 @@
 /** `customs trust add|list|rm` */
-import { trustAdd, trustList, trustRemove, type TrustKeyInput } from '../../ops/index.js';
+import { trustAdd, trustList, trustRemove, type TrustKeyInput } from '../../ops/trust.js';
 import { stringFlag, usage, type Command } from '../command.js';
 
 export const trustCommand: Command = {

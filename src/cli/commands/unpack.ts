@@ -1,6 +1,6 @@
 /** `customs unpack` */
 import { parsePlatform } from '../../oci/index.js';
-import { unpackImage } from '../../ops/index.js';
+import { unpackImage } from '../../ops/unpack.js';
 import { sanitizeForDisplay } from '../../internal/redact.js';
 import { stringFlag, usage, type Command } from '../command.js';
 

@@ -1,5 +1,5 @@
 /** `customs verify` and `customs verify-blob` */
-import { verifyBlobFile, verifyChecksums, verifyImage } from '../../ops/index.js';
+import { verifyBlobFile, verifyChecksums, verifyImage } from '../../ops/verify.js';
 import { stringFlag, usage, type Command } from '../command.js';
 
 export const verifyCommand: Command = {
