@@ -1,37 +1,68 @@
 /**
  * Bundle the customs CLI and its unpack worker with esbuild into dist/bundle/ (run by `npm run build`, after
- * tsc has type-checked everything and emitted dist/src for the library export and the tests).
+ * tsc has type-checked everything and emitted dist/src for the library export and the tests), then make the
+ * CLI's V8 code cache.
  *
- * Why: Node 20 resolves, reads and links every ES module file one by one; the CLI and undici are ~150 files,
- * and loading them was the largest part of a small pull (customs --version: 0.26 s from dist/src, 0.16 s
- * bundled, 0.10 s for `node -e 0`; bench/README.md). One file per entry point removes that cost.
+ * Why: Node 20 resolves, reads, compiles and links every ES module file one by one. Loading the ~150 files of
+ * the CLI and undici was the largest part of a small pull; one ES module bundle with chunks still spent ~50 ms
+ * linking and compiling before a pull began (bench/README.md). CommonJS scripts compiled with a code cache
+ * start in a fraction of that.
  *
- * Layout: dist/bundle/customs.js (the `customs` bin), dist/bundle/worker.js beside it (src/unpack/sandbox.ts
- * finds the worker as `./worker.js` next to the code that spawns it), and lazily loaded chunks (openpgp) that
- * load only when a command needs them. sigstore-js and tweetnacl stay `require`d from node_modules at first use
- * (src/trust/lazy-modules.ts), as in the unbundled build.
+ * Layout (all CommonJS: dist/bundle/package.json says so):
+ * - customs.js: the `customs` bin, src/cli/launcher.ts. It compiles cli.js with cli.js.cache and runs it.
+ * - cli.js: src/cli/main.ts and everything it imports, except what loads on demand:
+ * - undici-agent.js: undici's Agent (src/internal/undici-agent.ts), required on the first request that needs
+ *   it; plain-HTTP GETs and blob bodies never do (src/registry/bulk-get.ts);
+ * - worker.js: the unpack worker (src/unpack/sandbox.ts finds it as ./worker.js beside cli.js), self-contained:
+ *   the sandbox mounts only dist/.
+ * openpgp, sigstore-js and tweetnacl are required from node_modules at first use (src/trust/lazy-modules.ts).
  */
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 const outdir = 'dist/bundle';
+
+/** Load these at run time instead of bundling them: `import()` of undici-agent becomes require('./undici-agent.js'). */
+/** @type {import('esbuild').Plugin} */
+const onDemand = {
+  name: 'customs-on-demand',
+  setup(b) {
+    b.onResolve({ filter: /(^|\/)undici-agent\.js$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: './undici-agent.js', external: true } : undefined,
+    );
+    b.onResolve({ filter: /^openpgp$/ }, () => ({ path: 'openpgp', external: true }));
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { customs: 'src/cli/main.ts', worker: 'src/unpack/worker.ts' },
+  entryPoints: {
+    customs: 'src/cli/launcher.ts',
+    cli: 'src/cli/main.ts',
+    'undici-agent': 'src/internal/undici-agent.ts',
+    worker: 'src/unpack/worker.ts',
+  },
   outdir,
   bundle: true,
-  splitting: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
+  // `import()` → `Promise.resolve().then(() => require(...))`: cli.js runs from a vm.Script, which has no
+  // dynamic-import hook, and require() is all the on-demand files need.
+  supported: { 'dynamic-import': false },
+  // CommonJS has no import.meta; each file gets its own URL, as the ES modules had.
+  define: { 'import.meta.url': '__customsModuleUrl' },
+  banner: { js: "var __customsModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [onDemand],
   sourcemap: 'linked',
   legalComments: 'linked',
-  // CommonJS dependencies (undici) call require() for Node built-ins; give the ES module bundle one.
-  banner: {
-    js: "import { createRequire as customsCreateRequire } from 'node:module'; const require = customsCreateRequire(import.meta.url);",
-  },
   // Whitespace and syntax only: names stay readable in stack traces, and the smaller source parses faster.
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
 });
+await writeFile(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+
+// The CLI's V8 code cache (scripts/code-cache.mjs).
+await import('./code-cache.mjs');

@@ -1,14 +1,8 @@
-#!/usr/bin/env node
-/** The `customs` executable: wires process streams into the in-process CLI. */
-import { setFlagsFromString } from 'node:v8';
+/**
+ * The CLI's entry point: wires process streams into the in-process CLI. Bundled as dist/bundle/cli.js and started
+ * by the `customs` executable, launcher.ts (scripts/bundle.mjs).
+ */
 import { run } from './run.js';
-
-// undici's HTTP parser is WebAssembly. V8 compiles it with its baseline compiler (Liftoff) and then recompiles
-// the whole module with TurboFan on a background thread, and a process cannot exit until that job ends: it added
-// 30-190 ms to every command that made a request, after the command was done (bench/README.md). The parser
-// only reads response heads and small bodies here (blob bodies bypass it: src/registry/bulk-get.ts), so the
-// baseline code is plenty. Set before anything compiles the module (the first connection does).
-setFlagsFromString('--liftoff-only');
 
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort(new Error('interrupted')));
@@ -35,15 +29,20 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-const code = await run(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-  isTTY: process.stderr.isTTY,
-  readStdin,
-  signal: controller.signal,
-});
-// Exit as soon as the command has finished and its output is flushed: nothing is left to wait for, and a natural
-// exit waited tens of milliseconds more (closing pooled sockets, V8 idle tasks) on every command.
-await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-process.exit(code);
+async function main(): Promise<void> {
+  const code = await run(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    isTTY: process.stderr.isTTY,
+    readStdin,
+    signal: controller.signal,
+  });
+  // Exit as soon as the command has finished and its output is flushed: nothing is left to wait for, and a natural
+  // exit waited tens of milliseconds more (closing pooled sockets, V8 idle tasks) on every command.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+// No top-level await: the bundled CLI is a CommonJS script (scripts/bundle.mjs). run() never throws.
+void main();

@@ -89,12 +89,16 @@ interface Plan {
  */
 export async function pullImage(
   source: Source,
-  store: ContentStore,
+  storeOrOpening: ContentStore | PromiseLike<ContentStore>,
   ref: Reference,
   options: PullOptions = {},
 ): Promise<PullResult> {
   const { signal, onEvent } = options;
   const name = options.tagName ?? formatReference(ref);
+  // The store may still be opening (pull() creates it while the manifest is fetched); nothing is written to it
+  // before it is ready. Observed at once, so a manifest failure first never leaves its rejection unhandled.
+  const storeReady = Promise.resolve(storeOrOpening);
+  storeReady.catch(() => undefined);
   const top = await source.manifest(ref, undefined, signal);
   const plan: Plan = { documents: [], images: [], manifests: [] };
   await planDocument(source, ref, top.descriptor, top.bytes, top.contentType, plan, options, 0);
@@ -114,6 +118,7 @@ export async function pullImage(
     }
   }
   const descriptor = taggedDescriptor(top.descriptor, plan);
+  const store = await storeReady;
   let blobsFetched = 0;
   let blobsPresent = 0;
   let bytesFetched = 0;
@@ -278,35 +283,44 @@ export async function pull(ctx: Context, untrustedName: string, options: PullOpt
       : await registriesDFor(ctx, options.signal);
   const location = rewriteToLocation(ctx.registriesConf, ref);
   const fetchRef: Reference = { ...ref, registry: location.registry, repository: location.repository };
-  const { store, undoCreate } = await openWritableStore(ctx);
+  // The store opens (and is created when new, with its fsyncs) while the manifest is fetched.
+  const opening = openWritableStore(ctx);
   const client = registryClientFor(ctx);
   let decision: Decision | undefined;
   try {
-    const result = await pullImage(client, store, fetchRef, {
-      ...options,
-      onEvent: options.onEvent ?? ctx.onEvent,
-      tagName: formatReference(ref),
-      gate:
-        set === undefined
-          ? undefined
-          : async (resolved, signal) => {
-              decision = await checkSignatures({
-                client,
-                set,
-                ref,
-                fetchRef,
-                manifestDigest: resolved.digest,
-                registriesD,
-                signal,
-              });
-              if (!decision.allowed) throw decisionError(decision);
-            },
-    });
+    const result = await pullImage(
+      client,
+      opening.then((o) => o.store),
+      fetchRef,
+      {
+        ...options,
+        onEvent: options.onEvent ?? ctx.onEvent,
+        tagName: formatReference(ref),
+        gate:
+          set === undefined
+            ? undefined
+            : async (resolved, signal) => {
+                decision = await checkSignatures({
+                  client,
+                  set,
+                  ref,
+                  fetchRef,
+                  manifestDigest: resolved.digest,
+                  registriesD,
+                  signal,
+                });
+                if (!decision.allowed) throw decisionError(decision);
+              },
+      },
+    );
     return decision === undefined
       ? result
       : { ...result, policy: { scope: decision.scope, reasons: decision.reasons } };
   } catch (err) {
-    await undoCreate();
+    await opening.then(
+      (o) => o.undoCreate(),
+      () => undefined,
+    );
     throw err;
   } finally {
     await client.close();
