@@ -34,11 +34,13 @@ export const MAX_RESPONSE_HEAD_BYTES = 64 * KiB;
 const SCRATCH_BYTES = 64 * KiB;
 
 /**
- * Body bytes held while nobody reads yet (between the head and the consumer's first read). Reading on, rather
- * than pausing at the head, keeps bytes a peer sent before resetting the connection (a reset discards what the
- * kernel still holds), as undici does; past this much the socket pauses.
+ * Body bytes held while nobody reads yet (between the head and the consumer's first read). Reading on a little,
+ * rather than pausing at the head, keeps bytes a peer sent before resetting the connection (a reset discards what
+ * the kernel still holds); past this much the socket pauses and the kernel holds the rest. Kept small: every held
+ * byte is copied twice into fresh memory (page faults cost ~3 ms/MB on small VMs), and a consumer that is still
+ * opening its quarantine file held 1 MiB that way on every blob (bench/README.md).
  */
-const MAX_PENDING_BYTES = 1024 * KiB;
+const MAX_PENDING_BYTES = 64 * KiB;
 
 /** How to reach the origin: TLS material for https, and the DNS lookup guard for foreign hosts. */
 export interface BulkConnectOptions {

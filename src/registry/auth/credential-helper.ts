@@ -10,7 +10,6 @@
  * directory), and its output is capped and time-limited. Its output may hold the secret, so it never appears in
  * an error message.
  */
-import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CustomsError } from '../../errors.js';
@@ -61,7 +60,9 @@ interface HelperRun {
   stderr: Buffer;
 }
 
-function run(file: string, program: string, input: string, env: Env, signal?: AbortSignal): Promise<HelperRun> {
+async function run(file: string, program: string, input: string, env: Env, signal?: AbortSignal): Promise<HelperRun> {
+  // Loaded here: most pulls use no credential helper, and node:child_process is a few ms of start-up.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (f: () => void): void => {
