@@ -22,7 +22,7 @@
  */
 import { isIP, connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { connect as tlsConnect, type ConnectionOptions, type SecureContext } from 'node:tls';
+import type { ConnectionOptions, SecureContext } from 'node:tls';
 import type { BulkSink, BulkSource } from '../internal/bulk.js';
 import { KiB } from '../internal/units.js';
 import type { ResponseHeaders } from './transport.js';
@@ -181,7 +181,8 @@ function requestHead(url: URL, headers: Readonly<Record<string, string>>): strin
  */
 export async function bulkGet(options: BulkGetOptions): Promise<BulkResponse | undefined> {
   options.signal?.throwIfAborted();
-  const body = new RawBody(options);
+  const tls = options.url.protocol === 'https:' ? await loadTls() : undefined;
+  const body = new RawBody(options, tls);
   let head: ResponseHead;
   try {
     head = await body.head;
@@ -196,6 +197,16 @@ export async function bulkGet(options: BulkGetOptions): Promise<BulkResponse | u
   }
   body.expect(length);
   return { status: head.status, headers: head.headers, body };
+}
+
+type TlsModule = typeof import('node:tls');
+
+let tlsModule: Promise<TlsModule> | undefined;
+
+/** node:tls, loaded by the first HTTPS request: a pull from a plain-HTTP registry never needs it. */
+function loadTls(): Promise<TlsModule> {
+  tlsModule ??= import('node:tls');
+  return tlsModule;
 }
 
 type State = 'head' | 'parsed' | 'stream' | 'bulk' | 'done';
@@ -234,7 +245,8 @@ export class RawBody extends Readable implements BulkSource {
   #headTimer: NodeJS.Timeout | undefined;
   readonly #signal: AbortSignal | undefined;
 
-  constructor(options: BulkGetOptions) {
+  /** `tls`: node:tls, required for an https URL (bulkGet loads it). */
+  constructor(options: BulkGetOptions, tls?: TlsModule) {
     super({ highWaterMark: SCRATCH_BYTES });
     // Failures reach the consumer through pipeBulk's promise, the async iterator, or `head`; an 'error' event
     // with nobody listening yet (bulkGet still waiting for the head) must not become an uncaught exception.
@@ -267,7 +279,8 @@ export class RawBody extends Readable implements BulkSource {
         ...(t.secureContext === undefined ? {} : { secureContext: t.secureContext }),
         ...lookup,
       };
-      this.#socket = tlsConnect(tlsOptions);
+      if (tls === undefined) throw new Error('bulk GET: an https URL needs node:tls');
+      this.#socket = tls.connect(tlsOptions);
       this.#socket.on('data', (chunk: Buffer) => {
         if (!this.#onRead(chunk.length, chunk)) this.#pauseSocket();
       });

@@ -10,7 +10,6 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { CustomsError } from '../errors.js';
 import { MiB } from '../internal/units.js';
 
@@ -89,7 +88,9 @@ export async function loadRegistryTls(
       }
     }
   }
-  return { ca: cas.length === 0 ? undefined : [...rootCertificates, ...cas], cert, key, files };
+  if (cas.length === 0) return { ca: undefined, cert, key, files };
+  const { rootCertificates } = await import('node:tls'); // only for registries with CAs of their own
+  return { ca: [...rootCertificates, ...cas], cert, key, files };
 }
 
 async function readPem(path: string, signal?: AbortSignal): Promise<string> {

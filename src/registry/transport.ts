@@ -16,10 +16,10 @@
  * Blob GETs (`bulk`) and every GET to a plain-HTTP origin first go through bulk-get.ts, with the same connect
  * options (TLS material and lookup guard); a response it cannot frame is sent again through undici.
  */
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { CustomsError } from '../errors.js';
 import { redactUrl, sanitizeForDisplay, scrubSecrets } from '../internal/redact.js';
 import type { Agent } from '../internal/undici-agent.js';
@@ -27,6 +27,7 @@ import { isLinkLocalOrUnsafeHost, isLoopbackHost } from './auth/index.js';
 import { bulkGet, socketAddress, type BulkConnectOptions } from './bulk-get.js';
 import { errorCodeOf } from './retry.js';
 import { loadRegistryTls } from './tls-config.js';
+import { probeTls } from './tls-probe.js';
 
 /** Response headers as undici gives them: lowercased names. */
 export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
@@ -135,6 +136,19 @@ export function hostnameOf(hostPort: string): string {
  * that connect where a registry told them to.
  */
 export const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  // node:dns loads here, on the first lookup of a foreign host: registry connections never need it.
+  import('node:dns').then(
+    ({ lookup }) => guardedLookupWith(lookup, hostname, options, callback),
+    (err: unknown) => callback(err as NodeJS.ErrnoException, []),
+  );
+};
+
+function guardedLookupWith(
+  dnsLookup: typeof import('node:dns').lookup,
+  hostname: string,
+  options: Parameters<LookupFunction>[1],
+  callback: Parameters<LookupFunction>[2],
+): void {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
     if (err !== null) {
       callback(err, []);
@@ -153,7 +167,7 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
     if (options.all === true) callback(null, addresses);
     else callback(null, first.address, first.family);
   });
-};
+}
 
 /** Options for {@link translateError}. */
 export interface TranslateContext {
@@ -258,9 +272,9 @@ export class Transport {
 
   /**
    * The origin (`https://host[:port]` or `http://...`) to use for registry `host`. HTTPS unless the host may
-   * use plain HTTP; then a TLS handshake probes it once, and only a TLS protocol error (the peer speaks plain
-   * HTTP) selects http. Certificates are checked by the requests that follow, so a certificate problem is never
-   * a reason to fall back. Cached per registry.
+   * use plain HTTP; then a ClientHello probes it once (tls-probe.ts), and only an answer that is not TLS (the
+   * peer speaks plain HTTP) selects http. Certificates are checked by the requests that follow, so a certificate
+   * problem is never a reason to fall back. Cached per registry.
    */
   async origin(host: string, signal?: AbortSignal): Promise<URL> {
     const decided = await memoized(this.#origins, host, () => this.#decideOrigin(host, signal));
@@ -270,52 +284,20 @@ export class Transport {
   async #decideOrigin(host: string, signal?: AbortSignal): Promise<URL> {
     const https = new URL(`https://${host}`);
     if (!this.mayUsePlainHttp(host)) return https;
+    const { host: address, port } = socketAddress(https);
+    let speaksTls: boolean;
     try {
-      await this.#tlsHandshake(https, signal);
-      return https;
-    } catch (err) {
-      if (!isTlsProtocolError(err)) throw this.translate(err, 'GET', new URL('/v2/', https), signal);
-      return new URL(`http://${host}`);
-    }
-  }
-
-  /**
-   * Resolve once a TLS handshake with `origin` succeeds; reject with the socket's error otherwise. The handshake
-   * only answers "does the peer speak TLS": nothing is verified here (every real request verifies with the
-   * registry's own TLS material), so it needs no trust store, and `ca: []` keeps Node from parsing its ~140
-   * bundled roots (~25 ms) for a registry that turns out to speak plain HTTP.
-   */
-  async #tlsHandshake(origin: URL, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    const { host, port } = socketAddress(origin);
-    await new Promise<void>((resolve, reject) => {
-      const socket = tlsConnect({
-        host,
+      speaksTls = await probeTls({
+        host: address,
         port,
-        ...(isIP(host) === 0 ? { servername: host } : {}),
-        ALPNProtocols: ['http/1.1'],
-        rejectUnauthorized: false,
-        ca: [],
+        serverName: isIP(address) === 0 ? address : undefined,
+        timeoutMs: this.#options.idleTimeoutMs,
+        signal,
       });
-      const done = (err?: unknown): void => {
-        signal?.removeEventListener('abort', onAbort);
-        socket.destroy();
-        if (err === undefined) resolve();
-        else reject(err instanceof Error ? err : new Error('TLS probe aborted', { cause: err }));
-      };
-      const onAbort = (): void => done(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      socket.setTimeout(this.#options.idleTimeoutMs, () => {
-        const err: NodeJS.ErrnoException = new Error(`no TLS handshake in ${this.#options.idleTimeoutMs} ms`);
-        err.code = 'UND_ERR_CONNECT_TIMEOUT';
-        done(err);
-      });
-      socket.once('secureConnect', () => done());
-      socket.once('error', (err) => done(err));
-      socket.once('close', () =>
-        done(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' })),
-      );
-    });
+    } catch (err) {
+      throw this.translate(err, 'GET', new URL('/v2/', https), signal);
+    }
+    return speaksTls ? https : new URL(`http://${host}`);
   }
 
   /** Send one request without following redirects. Throws translated errors (translateError). */
@@ -409,12 +391,14 @@ export class Transport {
     // connection, the system roots plus a certs.d CA were parsed again each time.
     let secureContext: SecureContext | undefined;
     try {
-      secureContext = custom
-        ? createSecureContext({
-            ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
-            ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
-          })
-        : undefined;
+      if (custom) {
+        // node:tls loads only for registries with TLS material of their own (or an HTTPS request, bulk-get.ts).
+        const { createSecureContext } = await import('node:tls');
+        secureContext = createSecureContext({
+          ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
+          ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
+        });
+      }
     } catch (err) {
       throw new CustomsError(
         'CONFIG_INVALID',
