@@ -27,8 +27,24 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Replace `target` with `data` atomically and durably. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const staged = await writeFileStaged(target, data, mode);
+  await staged.commit();
+  await fsyncDir(dirname(target));
+}
+
+/**
+ * The first half of writeFileAtomic: `data` written and fsynced in a temp file beside `target`. The returned
+ * commit() renames it into place (it does not fsync the directory: that is the caller's, once for several
+ * renames); discard() removes it. For callers that prepare several files at once and commit them in an order.
+ */
+export async function writeFileStaged(
+  target: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<{ commit: () => Promise<void>; discard: () => Promise<void> }> {
   const tmp = tempPathFor(target);
   const fh = await open(tmp, 'wx', mode);
+  const discard = (): Promise<void> => unlink(tmp).catch(() => undefined);
   try {
     try {
       await fh.writeFile(data);
@@ -36,10 +52,19 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     } finally {
       await fh.close();
     }
-    await rename(tmp, target);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
+    await discard();
     throw err;
   }
-  await fsyncDir(dirname(target));
+  return {
+    commit: async () => {
+      try {
+        await rename(tmp, target);
+      } catch (err) {
+        await discard();
+        throw err;
+      }
+    },
+    discard,
+  };
 }

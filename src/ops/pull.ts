@@ -11,6 +11,7 @@
  *    the store lock: a crash at any point leaves unreferenced blobs at worst, never a tag that points at
  *    missing or unverified content. Nothing is decompressed during pull.
  */
+import type { Readable } from 'node:stream';
 import type { Descriptor, ImageManifest, Platform, ProgressSink, Source } from '../oci/index.js';
 import {
   formatPlatform,
@@ -97,7 +98,11 @@ export async function pullImage(
   const name = options.tagName ?? formatReference(ref);
   // The store may still be opening (pull() creates it while the manifest is fetched); nothing is written to it
   // before it is ready. Observed at once, so a manifest failure first never leaves its rejection unhandled.
-  const storeReady = Promise.resolve(storeOrOpening);
+  let storeOpen = false;
+  const storeReady = Promise.resolve(storeOrOpening).then((s) => {
+    storeOpen = true;
+    return s;
+  });
   storeReady.catch(() => undefined);
   const top = await source.manifest(ref, undefined, signal);
   const plan: Plan = { documents: [], images: [], manifests: [] };
@@ -118,7 +123,35 @@ export async function pullImage(
     }
   }
   const descriptor = taggedDescriptor(top.descriptor, plan);
-  const store = await storeReady;
+  const jobs = options.jobs ?? DEFAULT_JOBS;
+  // While the store is still opening (creating a store waits on several fsyncs), the first blob requests go out
+  // at once instead of after it: only their heads are read (the bulk reader holds at most 64 KiB of a body no
+  // one reads yet). A blob that turns out to be present is dropped unread.
+  const early = new Map<Digest, Promise<Readable>>();
+  if (!storeOpen) {
+    for (const d of [...blobs.values()].slice(0, jobs)) {
+      const body = source.fetch(ref, d, signal);
+      body.catch(() => undefined); // awaited by the blob's job, or dropped by dropEarly
+      early.set(d.digest, body);
+    }
+  }
+  const dropEarly = (digest?: Digest): void => {
+    for (const [d, body] of early) {
+      if (digest !== undefined && d !== digest) continue;
+      early.delete(d);
+      body.then(
+        (b) => b.destroy(),
+        () => undefined,
+      );
+    }
+  };
+  let store: ContentStore;
+  try {
+    store = await storeReady;
+  } catch (err) {
+    dropEarly();
+    throw err;
+  }
   let blobsFetched = 0;
   let blobsPresent = 0;
   let bytesFetched = 0;
@@ -126,7 +159,10 @@ export async function pullImage(
   const added: Digest[] = [];
   /** Write a blob unless the store has it; true when this pull added it (and must discard it on failure). */
   const addIfAbsent = async (desc: Descriptor, write: () => Promise<void>): Promise<boolean> => {
-    if (await store.has(desc)) return false;
+    if (await store.has(desc)) {
+      dropEarly(desc.digest);
+      return false;
+    }
     await write();
     added.push(desc.digest);
     return true;
@@ -134,13 +170,15 @@ export async function pullImage(
   try {
     await mapLimit(
       [...blobs.values()],
-      options.jobs ?? DEFAULT_JOBS,
+      jobs,
       async (desc, jobSignal) => {
         // Foreign layers' `urls` are never followed (image-spec descriptor.md makes them optional): the blob comes
         // from the registry named by the reference or not at all.
         const fetched = await addIfAbsent(desc, async () => {
           onEvent?.({ type: 'blob-start', digest: desc.digest, size: desc.size, mediaType: desc.mediaType });
-          const body = await source.fetch(ref, desc, jobSignal);
+          const prefetched = early.get(desc.digest);
+          early.delete(desc.digest);
+          const body = await (prefetched ?? source.fetch(ref, desc, jobSignal));
           await store.ingest(desc, body, {
             signal: jobSignal,
             onProgress: (bytes) => onEvent?.({ type: 'blob-progress', digest: desc.digest, bytes, size: desc.size }),
@@ -176,6 +214,7 @@ export async function pullImage(
     if (options.gate !== undefined) await options.gate(top.descriptor, signal);
     await store.tag(name, descriptor);
   } catch (err) {
+    dropEarly();
     await store.discard(added).catch(() => undefined); // best effort: gc removes anything left
     throw err;
   }

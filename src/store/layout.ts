@@ -6,7 +6,7 @@
 import { lstat, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CustomsError } from '../errors.js';
-import { fsyncDir, TEMP_PREFIX, writeFileAtomic } from '../internal/atomic.js';
+import { fsyncDir, TEMP_PREFIX, writeFileStaged } from '../internal/atomic.js';
 import { isJsonObject, parseStrictJsonBytes } from '../internal/json.js';
 import { KiB } from '../internal/units.js';
 import { digestAlgorithm, digestHex, parseDigest, type Digest } from '../ref/index.js';
@@ -138,7 +138,6 @@ async function isEmptyBlobTree(dir: string): Promise<boolean> {
 export async function createLayout(root: string): Promise<void> {
   try {
     await mkdir(join(root, BLOBS_DIR, 'sha256'), { recursive: true, mode: 0o755 });
-    await fsyncDir(join(root, BLOBS_DIR));
     let hasIndex = true;
     try {
       await lstat(join(root, INDEX_FILE));
@@ -146,8 +145,27 @@ export async function createLayout(root: string): Promise<void> {
       if (!isErrno(err, 'ENOENT')) throw err;
       hasIndex = false;
     }
-    if (!hasIndex) await writeFileAtomic(join(root, INDEX_FILE), serializeIndexDocument(emptyIndexDocument()));
-    await writeFileAtomic(join(root, OCI_LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION }));
+    // The files are written and fsynced at once (each fsync waits on the disk; in a row they were most of a
+    // first pull's set-up), then committed in order: index.json durable before the oci-layout marker appears,
+    // so a layout marker always comes with its index.
+    const [blobs, index, marker] = await Promise.allSettled([
+      fsyncDir(join(root, BLOBS_DIR)),
+      hasIndex
+        ? Promise.resolve(undefined)
+        : writeFileStaged(join(root, INDEX_FILE), serializeIndexDocument(emptyIndexDocument())),
+      writeFileStaged(join(root, OCI_LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION })),
+    ]);
+    if (blobs.status === 'rejected' || index.status === 'rejected' || marker.status === 'rejected') {
+      if (index.status === 'fulfilled') await index.value?.discard();
+      if (marker.status === 'fulfilled') await marker.value.discard();
+      throw [blobs, index, marker].find((r) => r.status === 'rejected')?.reason;
+    }
+    if (index.value !== undefined) {
+      await index.value.commit();
+      await fsyncDir(root);
+    }
+    await marker.value.commit();
+    await fsyncDir(root);
   } catch (err) {
     throw ioError(`store ${root}`, 'cannot create the image layout', err);
   }
