@@ -14,8 +14,8 @@
  *   run the old bytecode;
  * - V8 rejects a cache made by another Node version or flag set (`cachedDataRejected`); the script then
  *   compiles from source, as it would with no cache;
- * - it is written by the build (scripts/bundle.mjs runs `customs pull --help` with CUSTOMS_BUILD_CODE_CACHE=1),
- *   into the install directory, never by an ordinary command.
+ * - it is written by the build (scripts/code-cache.mjs runs one pull from a throw-away registry on 127.0.0.1
+ *   with CUSTOMS_BUILD_CODE_CACHE=1), into the install directory, never by an ordinary command.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
