@@ -199,6 +199,12 @@ export async function bulkGet(options: BulkGetOptions): Promise<BulkResponse | u
   return { status: head.status, headers: head.headers, body };
 }
 
+/** `a` followed by `b`; either may be absent. */
+function appendBytes(a: Buffer | undefined, b: Buffer | undefined): Buffer | undefined {
+  if (b === undefined || b.length === 0) return a;
+  return a === undefined ? b : Buffer.concat([a, b]);
+}
+
 type TlsModule = typeof import('node:tls');
 
 let tlsModule: Promise<TlsModule> | undefined;
@@ -224,7 +230,7 @@ export class RawBody extends Readable implements BulkSource {
   #state: State = 'head';
   #headBytes: Buffer = Buffer.alloc(0);
   #pending: Buffer | undefined;
-  /** Body bytes read before anyone reads the body, merged into #pending once (no concat per TLS record). */
+  /** Body bytes read before anyone reads the body, merged into #pending once (no concat per read). */
   #held: Buffer[] = [];
   #heldBytes = 0;
   #remaining = 0;
@@ -266,11 +272,13 @@ export class RawBody extends Readable implements BulkSource {
     const lookup = connect.lookup === undefined ? {} : { lookup: connect.lookup };
     if (https) {
       const t = connect.tls ?? { rejectUnauthorized: true };
-      // No `onread` for TLS: tls.connect accepts it, but on Node 20 a TLS socket paused from the read callback
-      // (a full sink) loses or misplaces decrypted records (caught by the digest check; regression test in
-      // test/unit/registry-bulk-get.test.ts). TLS bodies arrive as ordinary 'data' chunks and are copied
-      // into the sink; plain TCP keeps the zero-copy path.
-      const tlsOptions: ConnectionOptions = {
+      // `onread` as for plain TCP: decrypted records land in the sink's own memory. A TLS socket may deliver
+      // more records after a callback asked it to pause (the rest of what it already decrypted); #handleRead
+      // appends them (regression tests in test/unit/registry-bulk-get.test.ts).
+      // tls.connect takes net's `onread` (Node docs: tls.connect options "any socket.connect() option"), which the
+      // type of ConnectionOptions leaves out.
+      const tlsOptions: ConnectionOptions & { onread: typeof onread } = {
+        onread,
         host,
         port,
         ...(isIP(host) === 0 ? { servername: host } : {}),
@@ -281,9 +289,6 @@ export class RawBody extends Readable implements BulkSource {
       };
       if (tls === undefined) throw new Error('bulk GET: an https URL needs node:tls');
       this.#socket = tls.connect(tlsOptions);
-      this.#socket.on('data', (chunk: Buffer) => {
-        if (!this.#onRead(chunk.length, chunk)) this.#pauseSocket();
-      });
     } else {
       this.#socket = netConnect({ host, port, ...lookup, onread });
     }
@@ -428,10 +433,8 @@ export class RawBody extends Readable implements BulkSource {
         return this.#bulkMayRead();
       }
       const bytes = Buffer.from(buf.buffer, buf.byteOffset, n);
-      // Bytes in the scratch buffer are overwritten by the next read: keep a copy. A 'data' chunk (TLS) is a
-      // buffer of its own: keep it as it is (a copy would touch fresh memory for every record).
-      const owned = buf !== this.#scratch;
-      const keep = (b: Buffer): Buffer => (owned ? b : Buffer.from(b));
+      // Anything but lent sink memory is the scratch buffer, which the next read overwrites: keep a copy.
+      const keep = (b: Buffer): Buffer => Buffer.from(b);
       switch (this.#state) {
         case 'head':
           return this.#onHeadBytes(bytes);
@@ -444,10 +447,16 @@ export class RawBody extends Readable implements BulkSource {
           return more;
         }
         case 'bulk': {
-          this.#pending =
+          // Append, never replace: a TLS socket delivers the rest of the records it already decrypted even after
+          // a read callback asked it to pause (this is how pauses on TLS used to lose records).
+          const already = this.#pending?.length ?? 0;
+          const fresh =
             this.#chunked === undefined
-              ? keep(bytes.subarray(0, Math.min(n, this.#remaining)))
+              ? keep(bytes.subarray(0, Math.max(0, Math.min(n, this.#remaining - already))))
               : this.#decodeBulk(keep(bytes));
+          this.#pending = appendBytes(this.#pending, fresh);
+          // Once the chunked body ended, what is left to hand on is exactly what is pending.
+          if (this.#chunked?.done === true) this.#remaining = this.#pending?.length ?? 0;
           this.#drainPendingIntoSink();
           if (this.#finishIfDone()) return false;
           return this.#bulkMayRead();
@@ -484,7 +493,7 @@ export class RawBody extends Readable implements BulkSource {
 
   /** Bytes read before anyone reads the body: keep them (bounded), pause beyond MAX_PENDING_BYTES. */
   #holdPending(bytes: Buffer): boolean {
-    // `bytes` is the caller's to give away (a copy of scratch, or a 'data' chunk).
+    // `bytes` is the caller's to give away (a copy of scratch).
     this.#held.push(bytes);
     this.#heldBytes += bytes.length;
     if ((this.#pending?.length ?? 0) + this.#heldBytes < MAX_PENDING_BYTES) return true;
