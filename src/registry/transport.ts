@@ -26,7 +26,7 @@ import type { Agent } from '../internal/undici-agent.js';
 import { isLinkLocalOrUnsafeHost, isLoopbackHost } from './auth/index.js';
 import { bulkGet, socketAddress, type BulkConnectOptions } from './bulk-get.js';
 import { errorCodeOf } from './retry.js';
-import { loadRegistryTls } from './tls-config.js';
+import { loadRegistryTls, type RegistryTls } from './tls-config.js';
 import { probeTls } from './tls-probe.js';
 
 /** Response headers as undici gives them: lowercased names. */
@@ -253,12 +253,34 @@ function memoized<T>(cache: Map<string, Promise<T>>, key: string, create: () => 
   return value;
 }
 
+/**
+ * The SecureContext for a registry's certs.d material: its CAs (with the system roots when `withRoots`) and its
+ * client certificate. node:tls loads only here (or for an HTTPS request, bulk-get.ts).
+ */
+async function registryContext(host: string, tls: RegistryTls, withRoots: boolean): Promise<SecureContext> {
+  const { createSecureContext, rootCertificates } = await import('node:tls');
+  try {
+    return createSecureContext({
+      ...(tls.ca === undefined ? {} : { ca: withRoots ? [...rootCertificates, ...tls.ca] : [...tls.ca] }),
+      ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
+    });
+  } catch (err) {
+    throw new CustomsError(
+      'CONFIG_INVALID',
+      `certs.d for ${host}: the CA or client certificate is unusable: ${sanitizeForDisplay(err instanceof Error ? err.message : String(err), 200)}`,
+      { cause: err, hint: `Check ca.crt, client.cert and client.key in the certs.d/${host} directories.` },
+    );
+  }
+}
+
 /** The undici side of the registry client. One instance per RegistryClient; `close()` ends its connections. */
 export class Transport {
   readonly #options: TransportOptions;
   readonly #agents = new Map<string, Promise<Agent>>();
   readonly #origins = new Map<string, Promise<URL>>();
   readonly #connects = new Map<string, Promise<BulkConnectOptions>>();
+  /** Registries trusted through their certs.d CAs alone so far, and how to add the system roots. */
+  readonly #narrowTrust = new Map<string, () => Promise<BulkConnectOptions>>();
   #closed = false;
 
   constructor(options: TransportOptions) {
@@ -304,34 +326,64 @@ export class Transport {
   async send(route: Route, req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
     const method = req.method ?? 'GET';
     try {
-      signal?.throwIfAborted();
-      // Blob GETs take the bulk path (reads into the consumer's buffers). Every GET to a plain-HTTP origin does
-      // too: those are loopback or user-marked insecure registries, where a connection per request costs
-      // nothing, and a pull from one then never loads undici at all.
-      const viaBulk = req.bulk === true || req.url.protocol === 'http:';
-      if (viaBulk && method === 'GET' && req.body === undefined) {
-        const res = await bulkGet({
-          url: req.url,
-          headers: req.headers,
-          connect: await this.#connectOptions(route, signal),
-          idleTimeoutMs: this.#options.idleTimeoutMs,
-          signal,
-        });
-        if (res !== undefined) return { url: req.url, ...res };
+      try {
+        return await this.#sendOnce(route, req, method, signal);
+      } catch (err) {
+        // A registry with certs.d CAs is trusted through them alone first; a certificate that does not chain to
+        // them gets one more try with the system roots added (the trust containers/image gives it), never less.
+        if (!isCertificateError(err) || !this.#widenTrust(route)) throw err;
+        return await this.#sendOnce(route, req, method, signal);
       }
-      const agent = await this.#agent(route, signal);
-      const res = await agent.request({
-        origin: req.url.origin,
-        path: `${req.url.pathname}${req.url.search}`,
-        method,
-        headers: { ...req.headers },
-        ...(req.body === undefined ? {} : { body: req.body }),
-        signal: signal ?? null,
-      });
-      return { url: req.url, status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
       throw this.translate(err, method, req.url, signal);
     }
+  }
+
+  async #sendOnce(route: Route, req: HttpRequest, method: string, signal?: AbortSignal): Promise<HttpResponse> {
+    signal?.throwIfAborted();
+    // Blob GETs take the bulk path (reads into the consumer's buffers). Every GET to a plain-HTTP origin does
+    // too: those are loopback or user-marked insecure registries, where a connection per request costs
+    // nothing, and a pull from one then never loads undici at all.
+    const viaBulk = req.bulk === true || req.url.protocol === 'http:';
+    if (viaBulk && method === 'GET' && req.body === undefined) {
+      const res = await bulkGet({
+        url: req.url,
+        headers: req.headers,
+        connect: await this.#connectOptions(route, signal),
+        idleTimeoutMs: this.#options.idleTimeoutMs,
+        signal,
+      });
+      if (res !== undefined) return { url: req.url, ...res };
+    }
+    const agent = await this.#agent(route, signal);
+    const res = await agent.request({
+      origin: req.url.origin,
+      path: `${req.url.pathname}${req.url.search}`,
+      method,
+      headers: { ...req.headers },
+      ...(req.body === undefined ? {} : { body: req.body }),
+      signal: signal ?? null,
+    });
+    return { url: req.url, status: res.statusCode, headers: res.headers, body: res.body };
+  }
+
+  /**
+   * Add the system roots to a registry's certs.d trust (once): later connections use both, and its undici
+   * agent is replaced. False when there is nothing to widen (no certs.d CA, or already widened).
+   */
+  #widenTrust(route: Route): boolean {
+    if (route.kind !== 'registry') return false;
+    const key = routeKey(route);
+    const widen = this.#narrowTrust.get(key);
+    if (widen === undefined) return false;
+    this.#narrowTrust.delete(key);
+    const widened = widen();
+    widened.catch(() => undefined); // the retry that follows awaits it
+    this.#connects.set(key, widened);
+    const agent = this.#agents.get(key);
+    this.#agents.delete(key);
+    void agent?.then((a) => a.close()).catch(() => undefined);
+    return true;
   }
 
   /** translateError with this transport's timeout and secrets. */
@@ -385,27 +437,17 @@ export class Transport {
     if (route.kind === 'foreign') return { tls: { rejectUnauthorized: true }, lookup: guardedLookup };
     const tls = await loadRegistryTls(this.#options.certsDirs, route.host, signal);
     // containers-registries.conf(5) `insecure = true`: plain HTTP allowed and TLS verification skipped.
-    const insecure = this.#options.isInsecure(route.host);
+    const rejectUnauthorized = !this.#options.isInsecure(route.host);
     const custom = tls.ca !== undefined || (tls.cert !== undefined && tls.key !== undefined);
-    // One SecureContext per registry for every connection (undici's and the bulk reader's): built per
-    // connection, the system roots plus a certs.d CA were parsed again each time.
-    let secureContext: SecureContext | undefined;
-    try {
-      if (custom) {
-        // node:tls loads only for registries with TLS material of their own (or an HTTPS request, bulk-get.ts).
-        const { createSecureContext } = await import('node:tls');
-        secureContext = createSecureContext({
-          ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
-          ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
-        });
-      }
-    } catch (err) {
-      throw new CustomsError(
-        'CONFIG_INVALID',
-        `certs.d for ${route.host}: the CA or client certificate is unusable: ${sanitizeForDisplay(err instanceof Error ? err.message : String(err), 200)}`,
-        { cause: err, hint: `Check ca.crt, client.cert and client.key in the certs.d/${route.host} directories.` },
-      );
-    }
-    return { tls: { rejectUnauthorized: !insecure, secureContext } };
+    if (!custom) return { tls: { rejectUnauthorized, secureContext: undefined } };
+    // One SecureContext per registry for every connection (undici's and the bulk reader's). With certs.d CAs it
+    // trusts them alone at first: the system roots are parsed (~40 ms) only if a certificate needs them.
+    const context = async (withRoots: boolean): Promise<BulkConnectOptions> => ({
+      tls: { rejectUnauthorized, secureContext: await registryContext(route.host, tls, withRoots) },
+    });
+    if (tls.ca === undefined || !rejectUnauthorized) return context(true);
+    const narrow = await context(false);
+    this.#narrowTrust.set(routeKey(route), () => context(true));
+    return narrow;
   }
 }

@@ -175,6 +175,36 @@ describe('transport', () => {
     }
   });
 
+  test('a certs.d CA that did not issue the server certificate: one more try with the system roots, then refused', async () => {
+    // A registry is trusted through its certs.d CAs alone first (parsing the system roots costs ~40 ms); a
+    // certificate that does not chain to them is retried with the roots added, as containers/image trusts it,
+    // and refused when it chains to neither. Never plain HTTP, nothing served.
+    const served = makeTlsFixture();
+    const other = makeTlsFixture();
+    const server = await startHostileServer({ tls: { key: served.serverKey, cert: served.serverCert } });
+    const certsDir = mkdtempSync(join(tmpdir(), 'customs-certs-'));
+    mkdirSync(join(certsDir, server.host));
+    writeFileSync(join(certsDir, server.host, 'ca.crt'), other.caCert);
+    const c = new RegistryClient({ credentials: [], certsDirs: [certsDir], backoffBaseMs: 1 });
+    try {
+      server.route('GET', '/v2/tls/app/manifests/v1', (_req, res) =>
+        serveBytes(res, manifestBytes(), { 'content-type': OCI_MANIFEST }),
+      );
+      const before = server.connections;
+      const err = await caught(c.manifest(ref(server, 'tls/app')));
+      assert.equal(err.code, 'NETWORK');
+      assert.ok(err.message.includes('certificate'), err.message);
+      assert.ok(err.message.includes('https://'), err.message);
+      assert.equal(server.requests.length, 0);
+      // The ClientHello probe, the narrow attempt, the widened one (retries of a certificate error: none).
+      assert.equal(server.connections - before, 3);
+    } finally {
+      await c.close();
+      await server.close();
+      rmSync(certsDir, { recursive: true, force: true });
+    }
+  });
+
   test('an HTTPS registry is trusted through its certs.d CA, or without verification when marked insecure', async () => {
     // containers-certs.d(5) and registries.conf `insecure = true` semantics.
     const tls = makeTlsFixture();
