@@ -23,5 +23,5 @@ export {
 export { MAX_RESUMES, checkResumeResponse, parseContentRange } from './blob-stream.js';
 export { MAX_ERROR_BODY_BYTES, describeErrorBody } from './errors-body.js';
 export { MAX_CERT_FILE_BYTES, type RegistryTls, loadRegistryTls } from './tls-config.js';
-export { isCertificateError, isTlsProtocolError } from './transport.js';
+export { isCertificateError } from './transport.js';
 export * from './auth/index.js';

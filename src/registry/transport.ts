@@ -83,15 +83,6 @@ const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   'ETIMEDOUT',
 ]);
 
-/** OpenSSL/Node codes for a peer that does not speak TLS at all (a plain-HTTP server answered the handshake). */
-const TLS_PROTOCOL_CODES: ReadonlySet<string> = new Set([
-  'EPROTO',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
-  'ERR_SSL_HTTP_REQUEST',
-  'ECONNRESET',
-]);
-
 /** Certificate verification failures: never a reason to fall back to plain HTTP. */
 const CERTIFICATE_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -110,15 +101,6 @@ const CERTIFICATE_CODES: ReadonlySet<string> = new Set([
 
 /** Code set on the error the guarded DNS lookup raises for an unsafe resolved address. */
 export const UNSAFE_ADDRESS_CODE = 'ERR_CUSTOMS_UNSAFE_ADDRESS';
-
-/** True when `err` says the peer does not speak TLS (the only case in which plain HTTP may be tried). */
-export function isTlsProtocolError(err: unknown): boolean {
-  const code = errorCodeOf(err);
-  if (code !== undefined && CERTIFICATE_CODES.has(code)) return false;
-  if (code !== undefined && TLS_PROTOCOL_CODES.has(code)) return true;
-  const message = err instanceof Error ? `${err.message} ${String((err.cause as Error | undefined)?.message)}` : '';
-  return /wrong version number|packet length too long|http request/i.test(message);
-}
 
 /** True when `err` is a TLS certificate verification failure. */
 export function isCertificateError(err: unknown): boolean {

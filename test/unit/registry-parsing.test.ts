@@ -10,7 +10,6 @@ import {
   checkResumeResponse,
   describeErrorBody,
   isCertificateError,
-  isTlsProtocolError,
   loadRegistryTls,
   parseContentRange,
 } from '../../src/registry/index.js';
@@ -97,23 +96,18 @@ describe('Content-Range and resume', () => {
 describe('TLS error classification', () => {
   const withCode = (code: string, message = 'x'): Error => Object.assign(new Error(message), { code });
 
-  test('a peer that speaks plain HTTP is a protocol error', () => {
-    assert.equal(isTlsProtocolError(withCode('EPROTO', 'wrong version number')), true);
-    assert.equal(isTlsProtocolError(withCode('ERR_SSL_WRONG_VERSION_NUMBER')), true);
-    assert.equal(isTlsProtocolError(new Error('outer', { cause: withCode('ECONNRESET') })), true);
-  });
-
-  test('certificate failures are never protocol errors', () => {
+  test('certificate failures are certificate errors; a peer speaking plain HTTP or refusing is not', () => {
     for (const code of [
       'DEPTH_ZERO_SELF_SIGNED_CERT',
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
       'ERR_TLS_CERT_ALTNAME_INVALID',
       'CERT_HAS_EXPIRED',
     ]) {
-      assert.equal(isTlsProtocolError(withCode(code)), false, code);
       assert.equal(isCertificateError(withCode(code)), true, code);
+      assert.equal(isCertificateError(new Error('outer', { cause: withCode(code) })), true, `${code} as a cause`);
     }
-    assert.equal(isTlsProtocolError(withCode('ECONNREFUSED')), false);
+    for (const code of ['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ECONNRESET', 'ECONNREFUSED'])
+      assert.equal(isCertificateError(withCode(code)), false, code);
   });
 });
 
