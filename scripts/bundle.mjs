@@ -23,7 +23,7 @@ import { join } from 'node:path';
 
 const outdir = 'dist/bundle';
 
-/** Load these at run time instead of bundling them: `import()` of undici-agent becomes require('./undici-agent.js'). */
+/** `import()` of undici-agent becomes require('./undici-agent.js'): the separately bundled file beside cli.js. */
 /** @type {import('esbuild').Plugin} */
 const onDemand = {
   name: 'customs-on-demand',
@@ -31,7 +31,6 @@ const onDemand = {
     b.onResolve({ filter: /(^|\/)undici-agent\.js$/ }, (args) =>
       args.kind === 'dynamic-import' ? { path: './undici-agent.js', external: true } : undefined,
     );
-    b.onResolve({ filter: /^openpgp$/ }, () => ({ path: 'openpgp', external: true }));
   },
 };
 
@@ -55,6 +54,8 @@ await build({
   define: { 'import.meta.url': '__customsModuleUrl' },
   banner: { js: "var __customsModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [onDemand],
+  // Required from node_modules at first use (src/trust/lazy-modules.ts), as sigstore-js is.
+  external: ['openpgp'],
   sourcemap: 'linked',
   legalComments: 'linked',
   // Whitespace and syntax only: names stay readable in stack traces, and the smaller source parses faster.

@@ -53,14 +53,16 @@ function cachedDataFor(): Buffer | undefined {
   return cache.subarray(DIGEST_BYTES);
 }
 
-const cachedData = process.env.CUSTOMS_BUILD_CODE_CACHE === '1' ? undefined : cachedDataFor();
+/** The build's training run (scripts/code-cache.mjs): compile from source, and write the cache at exit. */
+const training = process.env.CUSTOMS_BUILD_CODE_CACHE === '1';
+const cachedData = training ? undefined : cachedDataFor();
 // Module.wrap: the same function wrapper require() gives a CommonJS file (exports, require, module, paths).
 const script = new Script(Module.wrap(sourceBytes.toString('utf8')), {
   filename: cliFile,
   ...(cachedData === undefined ? {} : { cachedData }),
 });
 
-if (process.env.CUSTOMS_BUILD_CODE_CACHE === '1') {
+if (training) {
   // After the command ran (process.exit included), so the cache holds the functions it compiled on the way.
   process.once('exit', () => {
     const tmp = `${cacheFile}.${process.pid}.tmp`;

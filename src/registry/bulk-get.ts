@@ -47,8 +47,8 @@ export interface BulkConnectOptions {
   readonly tls?: {
     readonly rejectUnauthorized: boolean;
     /**
-     * The registry's CAs and client certificate, built once (transport.ts): parsing the system roots plus a
-     * certs.d CA for every connection cost ~30 ms each. Undefined: Node's default trust store.
+     * The registry's CAs and client certificate, built once per registry (transport.ts), not per connection.
+     * Undefined: Node's default trust store.
      */
     readonly secureContext?: SecureContext | undefined;
   };
@@ -341,7 +341,11 @@ export class RawBody extends Readable implements BulkSource {
     if (this.#state === 'done' && this.#remaining === 0 && this.#pending === undefined) return;
     if (this.#state !== 'parsed') throw new Error('RawBody: already being read');
     this.#mergeHeld();
-    if (this.#chunked !== undefined && this.#pending !== undefined) this.#pending = this.#decodeBulk(this.#pending);
+    const raw = this.#chunked === undefined ? undefined : this.#pending;
+    if (raw !== undefined) {
+      this.#pending = undefined;
+      this.#appendDecoded(raw);
+    }
     this.#sink = sink;
     const onAbort = (): void => this.#fail(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -432,16 +436,16 @@ export class RawBody extends Readable implements BulkSource {
         if (this.#finishIfDone()) return false;
         return this.#bulkMayRead();
       }
+      // Anything but lent sink memory is the scratch buffer, which the next read overwrites: what is kept is a
+      // copy (Buffer.from below).
       const bytes = Buffer.from(buf.buffer, buf.byteOffset, n);
-      // Anything but lent sink memory is the scratch buffer, which the next read overwrites: keep a copy.
-      const keep = (b: Buffer): Buffer => Buffer.from(b);
       switch (this.#state) {
         case 'head':
           return this.#onHeadBytes(bytes);
         case 'parsed':
-          return this.#holdPending(keep(bytes));
+          return this.#holdPending(Buffer.from(bytes));
         case 'stream': {
-          const more = this.#deliverStream(keep(bytes));
+          const more = this.#deliverStream(Buffer.from(bytes));
           if (this.#finishIfDone()) return false;
           if (!more) this.#pauseSocket();
           return more;
@@ -449,14 +453,12 @@ export class RawBody extends Readable implements BulkSource {
         case 'bulk': {
           // Append, never replace: a TLS socket delivers the rest of the records it already decrypted even after
           // a read callback asked it to pause (this is how pauses on TLS used to lose records).
-          const already = this.#pending?.length ?? 0;
-          const fresh =
-            this.#chunked === undefined
-              ? keep(bytes.subarray(0, Math.max(0, Math.min(n, this.#remaining - already))))
-              : this.#decodeBulk(keep(bytes));
-          this.#pending = appendBytes(this.#pending, fresh);
-          // Once the chunked body ended, what is left to hand on is exactly what is pending.
-          if (this.#chunked?.done === true) this.#remaining = this.#pending?.length ?? 0;
+          if (this.#chunked === undefined) {
+            const room = Math.max(0, this.#remaining - (this.#pending?.length ?? 0));
+            this.#pending = appendBytes(this.#pending, Buffer.from(bytes.subarray(0, Math.min(n, room))));
+          } else {
+            this.#appendDecoded(bytes); // decoded pieces are copied out of scratch (Buffer.concat)
+          }
           this.#drainPendingIntoSink();
           if (this.#finishIfDone()) return false;
           return this.#bulkMayRead();
@@ -502,15 +504,14 @@ export class RawBody extends Readable implements BulkSource {
   }
 
   /**
-   * Decode raw chunked bytes for the bulk path; returns the body bytes (undefined when none). Once the last chunk
-   * was seen, `remaining` becomes the count of decoded bytes still to hand on.
+   * Decode raw chunked bytes for the bulk path onto #pending. Once the last chunk was seen, what is left to hand
+   * on is exactly what is pending, and `remaining` says so.
    */
-  #decodeBulk(raw: Buffer): Buffer | undefined {
+  #appendDecoded(raw: Buffer): void {
     const decoder = this.#chunked as ChunkedDecoder;
     const pieces = decoder.push(raw);
-    const body = pieces.length === 0 ? undefined : Buffer.concat(pieces);
-    if (decoder.done) this.#remaining = body?.length ?? 0;
-    return body;
+    if (pieces.length > 0) this.#pending = appendBytes(this.#pending, Buffer.concat(pieces));
+    if (decoder.done) this.#remaining = this.#pending?.length ?? 0;
   }
 
   /** Copy pending bytes into the sink while it has room. */
@@ -687,8 +688,11 @@ export class ChunkedDecoder {
         this.#state = this.#left === 0 ? 'trailer' : 'data';
       } else if (text === '') {
         this.#state = 'done';
-      } else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*$/.test(text)) {
-        throw malformedChunk('trailer field');
+      } else {
+        const colon = text.indexOf(':');
+        if (colon <= 0 || !TOKEN.test(text.slice(0, colon)) || !FIELD_VALUE.test(text.slice(colon + 1))) {
+          throw malformedChunk('trailer field');
+        }
       }
     }
     return out;

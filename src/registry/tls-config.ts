@@ -6,8 +6,9 @@
  *
  * Extra CAs are added to the system roots (`tls.rootCertificates`), never replace them, and apply only to
  * connections to that registry host. The transport trusts the extra CAs alone first and adds the roots only when
- * a certificate does not chain to them (transport.ts): parsing the ~140 roots costs ~40 ms with OpenSSL 3. A `.cert` without its `.key` (or the reverse) is a configuration error,
- * not silently ignored: a half-configured client certificate would make customs connect as nobody.
+ * a certificate does not chain to them (transport.ts): parsing the ~140 roots costs ~40 ms with OpenSSL 3. A
+ * `.cert` without its `.key` (or the reverse) is a configuration error, not silently ignored: a half-configured
+ * client certificate would make customs connect as nobody.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -423,12 +423,13 @@ export class Transport {
     const custom = tls.ca !== undefined || (tls.cert !== undefined && tls.key !== undefined);
     if (!custom) return { tls: { rejectUnauthorized, secureContext: undefined } };
     // One SecureContext per registry for every connection (undici's and the bulk reader's). With certs.d CAs it
-    // trusts them alone at first: the system roots are parsed (~40 ms) only if a certificate needs them.
+    // trusts them alone at first: the system roots are parsed (~40 ms) only if a certificate needs them, and never
+    // when nothing is verified (`insecure`).
     const context = async (withRoots: boolean): Promise<BulkConnectOptions> => ({
       tls: { rejectUnauthorized, secureContext: await registryContext(route.host, tls, withRoots) },
     });
-    if (tls.ca === undefined || !rejectUnauthorized) return context(true);
     const narrow = await context(false);
+    if (tls.ca === undefined || !rejectUnauthorized) return narrow;
     this.#narrowTrust.set(routeKey(route), () => context(true));
     return narrow;
   }

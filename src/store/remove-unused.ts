@@ -21,6 +21,13 @@ import {
   QUARANTINE_DIR,
 } from './layout.js';
 
+/** rmdir that treats an absent directory as removed. */
+async function rmdirIfPresent(path: string): Promise<void> {
+  await rmdir(path).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  });
+}
+
 async function isEmptyDir(path: string): Promise<boolean> {
   try {
     return (await readdir(path)).length === 0;
@@ -52,15 +59,11 @@ export async function removeStoreIfUnused(root: string): Promise<boolean> {
     if (customs.length > 0) return false;
     // Quarantine first: a process that opened this store a moment ago may be writing there without the lock, and
     // rmdir fails on its file before anything else is touched.
-    await rmdir(join(root, QUARANTINE_DIR)).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    });
+    await rmdirIfPresent(join(root, QUARANTINE_DIR));
     await unlink(join(root, INDEX_FILE));
     await unlink(join(root, OCI_LAYOUT_FILE));
     for (const algorithm of BLOB_ALGORITHMS) {
-      await rmdir(join(root, BLOBS_DIR, algorithm)).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      });
+      await rmdirIfPresent(join(root, BLOBS_DIR, algorithm));
     }
     await rmdir(join(root, BLOBS_DIR));
     await lock.release();

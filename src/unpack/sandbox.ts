@@ -53,7 +53,8 @@ export function workerScript(): string {
 
 /**
  * What the sandbox mounts read-only as /app/dist/src: the parent of the worker's directory (it holds the
- * modules or chunks the worker imports), and the worker's path under that mount.
+ * modules the tsc-built worker imports, or the bundle's package.json that makes worker.js CommonJS), and the
+ * worker's path under that mount.
  */
 function workerMount(): { readonly hostDir: string; readonly scriptInSandbox: string } {
   const workerDir = dirname(workerScript());

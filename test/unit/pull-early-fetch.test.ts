@@ -3,7 +3,6 @@
 // it hands out) and a real store in a temp dir.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +11,7 @@ import type { Descriptor, FetchedManifest, Source } from '../../src/oci/index.js
 import { pullImage } from '../../src/ops/pull.js';
 import type { Digest, Reference } from '../../src/ref/index.js';
 import { openStore, type ContentStore } from '../../src/store/index.js';
-
-const sha256 = (b: Uint8Array | string): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}` as Digest;
+import { OCI_MANIFEST, layerDescriptor, manifestBytes, sha256 } from '../adversarial/helpers/hostile-server.js';
 
 const layer = Buffer.from('a layer that is not really gzip, pull never decodes it');
 const config = Buffer.from(
@@ -21,22 +19,11 @@ const config = Buffer.from(
 );
 const configDesc: Descriptor = {
   mediaType: 'application/vnd.oci.image.config.v1+json',
-  digest: sha256(config),
+  digest: sha256(config) as Digest,
   size: config.length,
 };
-const layerDesc: Descriptor = {
-  mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  digest: sha256(layer),
-  size: layer.length,
-};
-const manifest = Buffer.from(
-  JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: configDesc,
-    layers: [layerDesc],
-  }),
-);
+const layerDesc = layerDescriptor(layer);
+const manifest = manifestBytes({ config: configDesc, layers: [layerDesc] });
 const ref: Reference = { registry: '127.0.0.1:5000', repository: 'app', tag: 'v1' };
 
 /** A Source over the three documents above that remembers every body it handed out. */
@@ -50,13 +37,9 @@ function recordingSource(): Source & { bodies: { digest: string; body: Readable;
     bodies,
     manifest(): Promise<FetchedManifest> {
       return Promise.resolve({
-        descriptor: {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          digest: sha256(manifest),
-          size: manifest.length,
-        },
+        descriptor: { mediaType: OCI_MANIFEST, digest: sha256(manifest) as Digest, size: manifest.length },
         bytes: manifest,
-        contentType: 'application/vnd.oci.image.manifest.v1+json',
+        contentType: OCI_MANIFEST,
       });
     },
     fetch(_ref: Reference, desc: Descriptor): Promise<Readable> {

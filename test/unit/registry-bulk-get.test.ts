@@ -217,76 +217,62 @@ describe('bulk GET: framing and the zero-copy sink path', () => {
   });
 });
 
+/**
+ * Serve `respond` over TLS on 127.0.0.1 and GET it three times with bulkGet through a pausing sink of `sinkBytes`
+ * buffers; every attempt must deliver exactly `body`.
+ */
+async function tlsRoundTrips(body: Buffer, sinkBytes: number, respond: (s: Socket) => void): Promise<void> {
+  const fixture = makeTlsFixture();
+  const tlsServer = createTlsServer({ key: fixture.serverKey, cert: fixture.serverCert }, (s) => {
+    s.once('data', () => respond(s));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (tlsServer.address() as AddressInfo).port;
+    for (let i = 0; i < 3; i++) {
+      const res = await bulkGet({
+        url: new URL(`https://127.0.0.1:${port}/v2/r/blobs/x`),
+        headers: {},
+        connect: { tls: { rejectUnauthorized: true, secureContext: createSecureContext({ ca: fixture.caCert }) } },
+        idleTimeoutMs: 5_000,
+      });
+      assert.ok(res);
+      const sink = testSink(sinkBytes, 2);
+      await res.body.pipeBulk(sink);
+      assert.ok(sink.bytes().equals(body), `attempt ${i}: bytes differ`);
+    }
+  } finally {
+    tlsServer.close();
+  }
+}
+
 describe('bulk GET over TLS', () => {
   test('a large body through a sink that keeps pausing arrives whole and in order (Node 20 TLS onread lost records)', async () => {
     // Regression: a TLS socket paused from the read callback still delivers the records it already decrypted; the
     // reader replaced its pending bytes with them, and pulls of large layers from HTTPS registries failed their
     // digest check. It now appends (fails with the old 'replace').
-    const fixture = makeTlsFixture();
     const body = randomBytes(6 * 1024 * 1024 + 123);
-    const tlsServer = createTlsServer({ key: fixture.serverKey, cert: fixture.serverCert }, (s) => {
-      s.once('data', () => {
-        s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`);
-        s.end(body);
-      });
-      s.on('error', () => undefined);
+    await tlsRoundTrips(body, 256 * 1024, (s) => {
+      s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`);
+      s.end(body);
     });
-    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (tlsServer.address() as AddressInfo).port;
-      for (let i = 0; i < 3; i++) {
-        const res = await bulkGet({
-          url: new URL(`https://127.0.0.1:${port}/v2/r/blobs/x`),
-          headers: {},
-          connect: { tls: { rejectUnauthorized: true, secureContext: createSecureContext({ ca: fixture.caCert }) } },
-          idleTimeoutMs: 5_000,
-        });
-        assert.ok(res);
-        const sink = testSink(256 * 1024, 2);
-        await res.body.pipeBulk(sink);
-        assert.ok(sink.bytes().equals(body), `attempt ${i}: bytes differ`);
-      }
-    } finally {
-      tlsServer.close();
-    }
   });
 });
 
 describe('bulk GET over TLS: chunked framing through a pausing sink', () => {
   test('a chunked body over TLS arrives whole while the sink keeps pausing (records after a pause are appended)', async () => {
-    const fixture = makeTlsFixture();
     const body = randomBytes(3 * 1024 * 1024 + 77);
-    const tlsServer = createTlsServer({ key: fixture.serverKey, cert: fixture.serverCert }, (s) => {
-      s.once('data', () => {
-        s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
-        for (let at = 0; at < body.length; at += 50_000) {
-          const piece = body.subarray(at, at + 50_000);
-          s.write(`${piece.length.toString(16)}\r\n`);
-          s.write(piece);
-          s.write('\r\n');
-        }
-        s.end('0\r\n\r\n');
-      });
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (tlsServer.address() as AddressInfo).port;
-      for (let i = 0; i < 3; i++) {
-        const res = await bulkGet({
-          url: new URL(`https://127.0.0.1:${port}/v2/r/blobs/x`),
-          headers: {},
-          connect: { tls: { rejectUnauthorized: true, secureContext: createSecureContext({ ca: fixture.caCert }) } },
-          idleTimeoutMs: 5_000,
-        });
-        assert.ok(res);
-        const sink = testSink(100 * 1024, 2);
-        await res.body.pipeBulk(sink);
-        assert.ok(sink.bytes().equals(body), `attempt ${i}: bytes differ`);
+    await tlsRoundTrips(body, 100 * 1024, (s) => {
+      s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+      for (let at = 0; at < body.length; at += 50_000) {
+        const piece = body.subarray(at, at + 50_000);
+        s.write(`${piece.length.toString(16)}\r\n`);
+        s.write(piece);
+        s.write('\r\n');
       }
-    } finally {
-      tlsServer.close();
-    }
+      s.end('0\r\n\r\n');
+    });
   });
 });
 
