@@ -719,9 +719,8 @@ export class RegistryClient implements Source {
     signal?: AbortSignal,
     init: RequestInit = {},
   ): Promise<HttpResponse> {
-    const origin = await this.#transport.origin(ctx.host, signal);
+    const { origin, first } = await this.#firstAttempt(ctx, path, headers, signal, init);
     const url = new URL(path, origin);
-    const first = await this.#follow(ctx, origin, url, headers, await this.#currentAuth(ctx, signal), signal, init);
     // A 401 from a host the registry redirected us to is that host's answer, not the registry's: its challenge
     // must not choose where the user's credentials go (a token realm of its choosing, or Basic on a retry).
     if (first.status !== 401 || !isCredentialTarget(first.url, origin)) return first;
@@ -753,6 +752,46 @@ export class RegistryClient implements Source {
     const message = await readErrorMessage(second.body, signal);
     ctx.state.tokens.delete(ctx.scope ?? '');
     throw this.#unauthorized(ctx, credential, message);
+  }
+
+  /**
+   * The registry's origin and the answer to the first send. The first request to a loopback registry goes out
+   * over plain HTTP while its origin is still being probed (tls-probe.ts), and is used when the probe finds plain
+   * HTTP: a pull from a local registry does not wait a round trip for the probe. Only a request with no
+   * credentials and no body is sent this way, and only to loopback, where plain HTTP is allowed and nothing
+   * leaves the host; when the peer speaks TLS the plain attempt is aborted and its answer never read.
+   */
+  async #firstAttempt(
+    ctx: AuthContext,
+    path: string,
+    headers: Readonly<Record<string, string>>,
+    signal: AbortSignal | undefined,
+    init: RequestInit,
+  ): Promise<{ origin: URL; first: HttpResponse }> {
+    const guess = this.#transport.plainHttpGuess(ctx.host);
+    const auth = await this.#currentAuth(ctx, signal);
+    if (guess === undefined || auth !== undefined || init.body !== undefined || (init.method ?? 'GET') !== 'GET') {
+      const origin = await this.#transport.origin(ctx.host, signal);
+      return { origin, first: await this.#follow(ctx, origin, new URL(path, origin), headers, auth, signal, init) };
+    }
+    const plain = new AbortController();
+    const plainSignal = signal === undefined ? plain.signal : AbortSignal.any([signal, plain.signal]);
+    const attempt = this.#follow(ctx, guess, new URL(path, guess), headers, undefined, plainSignal, init);
+    attempt.catch(() => undefined); // awaited below when plain HTTP is the origin, dropped otherwise
+    let origin: URL;
+    try {
+      origin = await this.#transport.origin(ctx.host, signal);
+    } catch (err) {
+      plain.abort();
+      throw err;
+    }
+    if (origin.protocol === guess.protocol) return { origin, first: await attempt };
+    plain.abort();
+    void attempt.then(
+      (res) => abandonBody(res.body),
+      () => undefined,
+    );
+    return { origin, first: await this.#follow(ctx, origin, new URL(path, origin), headers, auth, signal, init) };
   }
 
   async #currentAuth(ctx: AuthContext, signal?: AbortSignal): Promise<AuthHeader | undefined> {

@@ -33,6 +33,17 @@ export interface RegistryTls {
   readonly files: readonly string[];
 }
 
+/** The sorted names in a certs.d host directory, or undefined when there is none. */
+async function listCertsDir(dir: string): Promise<string[] | undefined> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new CustomsError('CONFIG_INVALID', `certs.d: cannot read ${dir}: ${code ?? 'error'}`, { cause: err });
+  }
+}
+
 /**
  * Read the certs.d material for `hostPort` (the registry as written in references: `host` or `host:port`)
  * from each of `certsDirs` in order. A missing directory contributes nothing; a broken one throws
@@ -52,17 +63,14 @@ export async function loadRegistryTls(
   const files: string[] = [];
   let cert: string | undefined;
   let key: string | undefined;
-  for (const base of certsDirs) {
+  signal?.throwIfAborted();
+  // Listed at once (each is usually a miss), then read in the order given: the first directory's files come first.
+  const listings = await Promise.all(certsDirs.map((base) => listCertsDir(join(base, hostPort))));
+  for (const [i, base] of certsDirs.entries()) {
     signal?.throwIfAborted();
     const dir = join(base, hostPort);
-    let names: string[];
-    try {
-      names = (await readdir(dir)).sort();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      throw new CustomsError('CONFIG_INVALID', `certs.d: cannot read ${dir}: ${code ?? 'error'}`, { cause: err });
-    }
+    const names = listings[i];
+    if (names === undefined) continue;
     for (const name of names) {
       if (name.endsWith('.crt')) {
         cas.push(await readPem(join(dir, name), signal));

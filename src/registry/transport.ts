@@ -224,6 +224,11 @@ function routeKey(route: Route): string {
   return route.kind === 'registry' ? `registry ${route.host}` : 'foreign';
 }
 
+/** How to connect to `route` without TLS: hosts a registry sent us to are resolved through the link-local guard. */
+function plainConnectOptions(route: Route): BulkConnectOptions {
+  return route.kind === 'foreign' ? { lookup: guardedLookup } : {};
+}
+
 /** The promise cached under `key`, started by `create` when absent; a rejected one is dropped so a retry retries. */
 function memoized<T>(cache: Map<string, Promise<T>>, key: string, create: () => Promise<T>): Promise<T> {
   let value = cache.get(key);
@@ -285,6 +290,15 @@ export class Transport {
     return new URL(decided.href);
   }
 
+  /**
+   * `http://host` when `host` is a loopback registry whose origin nobody has asked for yet (the probe is about to
+   * run), else undefined: the client may send its first request there while the probe decides (client.ts).
+   */
+  plainHttpGuess(host: string): URL | undefined {
+    if (this.#origins.has(host) || !isLoopbackHost(hostnameOf(host))) return undefined;
+    return new URL(`http://${host}`);
+  }
+
   async #decideOrigin(host: string, signal?: AbortSignal): Promise<URL> {
     const https = new URL(`https://${host}`);
     if (!this.mayUsePlainHttp(host)) return https;
@@ -331,7 +345,8 @@ export class Transport {
       const res = await bulkGet({
         url: req.url,
         headers: req.headers,
-        connect: await this.#connectOptions(route, signal),
+        // Plain HTTP has no TLS material to load (certs.d is not even read): only the foreign-host lookup guard.
+        connect: req.url.protocol === 'http:' ? plainConnectOptions(route) : await this.#connectOptions(route, signal),
         idleTimeoutMs: this.#options.idleTimeoutMs,
         signal,
       });
@@ -416,7 +431,7 @@ export class Transport {
   }
 
   async #loadConnectOptions(route: Route, signal?: AbortSignal): Promise<BulkConnectOptions> {
-    if (route.kind === 'foreign') return { tls: { rejectUnauthorized: true }, lookup: guardedLookup };
+    if (route.kind === 'foreign') return { tls: { rejectUnauthorized: true }, ...plainConnectOptions(route) };
     const tls = await loadRegistryTls(this.#options.certsDirs, route.host, signal);
     // containers-registries.conf(5) `insecure = true`: plain HTTP allowed and TLS verification skipped.
     const rejectUnauthorized = !this.#options.isInsecure(route.host);

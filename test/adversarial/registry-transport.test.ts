@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/registry/index.js';
 import { isCustomsError, type CustomsError } from '../../src/errors.js';
@@ -175,6 +176,46 @@ describe('transport', () => {
     }
   });
 
+  test('a loopback port that speaks TLS to the probe and plain HTTP to the early request: the plain answer is dropped', async () => {
+    // Attack: protocol sniffing on one port. The first request to a loopback registry goes out over plain HTTP while
+    // the ClientHello probe runs; a port that answers the probe with TLS and serves a manifest over plain HTTP must
+    // not get that manifest accepted. The probe said TLS, so only HTTPS counts, and its certificate is checked.
+    const tls = makeTlsFixture();
+    const plain = await startHostileServer();
+    const secure = await startHostileServer({ tls: { key: tls.serverKey, cert: tls.serverCert } });
+    plain.route('GET', '/v2/tls/app/manifests/v1', (_req, res) =>
+      serveBytes(res, manifestBytes(), { 'content-type': OCI_MANIFEST }),
+    );
+    const front = createNetServer((client) => {
+      client.once('data', (first: Buffer) => {
+        // A TLS record starts with 0x16 (handshake); anything else is plain HTTP.
+        const upstream = connect({ host: '127.0.0.1', port: first[0] === 0x16 ? secure.port : plain.port }, () => {
+          upstream.write(first);
+          client.pipe(upstream).pipe(client);
+        });
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const c = new RegistryClient({ credentials: [], certsDirs: [], backoffBaseMs: 1 });
+    try {
+      const err = await caught(c.manifest({ registry: host, repository: 'tls/app', tag: 'v1' }));
+      assert.equal(err.code, 'NETWORK');
+      assert.ok(err.message.includes('certificate'), err.message);
+      assert.ok(err.message.includes('https://'), err.message);
+      // The early plain request did reach the plain side (this is the attack's whole bait), and was not used.
+      assert.equal(plain.requestsTo('/v2/tls/app/manifests/v1').length, 1);
+      assert.equal(secure.requests.length, 0);
+    } finally {
+      await c.close();
+      front.close();
+      await plain.close();
+      await secure.close();
+    }
+  });
+
   test('a certs.d CA that did not issue the server certificate: one more try with the system roots, then refused', async () => {
     // A registry is trusted through its certs.d CAs alone first (parsing the system roots costs ~40 ms); a
     // certificate that does not chain to them is retried with the roots added, as containers/image trusts it,
@@ -196,8 +237,10 @@ describe('transport', () => {
       assert.ok(err.message.includes('certificate'), err.message);
       assert.ok(err.message.includes('https://'), err.message);
       assert.equal(server.requests.length, 0);
-      // The ClientHello probe, the narrow attempt, the widened one (retries of a certificate error: none).
-      assert.equal(server.connections - before, 3);
+      // The ClientHello probe, the plain-HTTP attempt sent while it ran (a loopback registry's first request; this
+      // TLS server answers it with nothing served), the narrow attempt, the widened one (retries of a certificate
+      // error: none).
+      assert.equal(server.connections - before, 4);
     } finally {
       await c.close();
       await server.close();
