@@ -22,15 +22,12 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
-// undici's HTTP parser is WebAssembly. V8 compiles it with its baseline compiler (Liftoff) and then recompiles
-// the whole module with TurboFan on a background thread, and a process cannot exit until that job ends: it added
-// 30-190 ms to every command that made a request, after the command was done (bench/README.md). The parser
-// only reads response heads and small bodies here (blob bodies bypass it: src/registry/bulk-get.ts), so the
-// baseline code is plenty. Set first: V8 compares the flags a code cache was made under with the current ones.
-setFlagsFromString('--liftoff-only');
+// No V8 flag is set here (nor anywhere before a pull's modules load). A flag changed at run time makes V8 reject
+// every code cache made without it: this file's, and Node's own for its built-in modules, which then compile from
+// source (node:net, node:fs/promises and the rest loaded ~2x slower). undici sets the one it needs when it loads
+// (src/internal/undici-agent.ts), and the build's training run never loads it (test/unit/launcher.test.ts).
 
 const DIGEST_BYTES = 32;
 

@@ -122,6 +122,9 @@ export async function pullImage(
       blobs.set(d.digest, d);
     }
   }
+  // Largest first: the longest transfers start first (the pull ends with its longest blob), and a registry
+  // answering several requests at once sends the first head of the big one sooner when it is asked for it first.
+  const queue = [...blobs.values()].sort((a, b) => b.size - a.size);
   const descriptor = taggedDescriptor(top.descriptor, plan);
   const jobs = options.jobs ?? DEFAULT_JOBS;
   // While the store is still opening (creating a store waits on several fsyncs), the first blob requests go out
@@ -129,7 +132,7 @@ export async function pullImage(
   // one reads yet). A blob that turns out to be present is dropped unread.
   const early = new Map<Digest, Promise<Readable>>();
   if (!storeOpen) {
-    for (const d of [...blobs.values()].slice(0, jobs)) {
+    for (const d of queue.slice(0, jobs)) {
       const body = source.fetch(ref, d, signal);
       body.catch(() => undefined); // awaited by the blob's job, or dropped by dropEarly
       early.set(d.digest, body);
@@ -169,7 +172,7 @@ export async function pullImage(
   };
   try {
     await mapLimit(
-      [...blobs.values()],
+      queue,
       jobs,
       async (desc, jobSignal) => {
         // Foreign layers' `urls` are never followed (image-spec descriptor.md makes them optional): the blob comes

@@ -31,6 +31,25 @@ test('the build made a code cache for the bundled CLI, headed by the SHA-256 of 
   assert.deepEqual(cache.subarray(0, 32), createHash('sha256').update(cli).digest());
 });
 
+test('V8 accepts the code cache as the launcher compiles it: no flag differs from the training run', async () => {
+  // V8 embeds a hash of its flags in a code cache and rejects the cache when they differ. A flag set at start-up
+  // (the launcher used to set --liftoff-only) also makes V8 reject Node's own cache for every built-in module
+  // loaded after it; the training run must load nothing that sets one (undici does, src/internal/undici-agent.ts).
+  const probe = [
+    "const { readFileSync } = require('node:fs');",
+    "const { Script } = require('node:vm');",
+    "const Module = require('node:module');",
+    `const dir = ${JSON.stringify(BUNDLE)};`,
+    "const src = readFileSync(dir + '/cli.js', 'utf8');",
+    "const cachedData = readFileSync(dir + '/cli.js.cache').subarray(32);",
+    "const s = new Script(Module.wrap(src), { filename: dir + '/cli.js', cachedData });",
+    'process.stdout.write(String(s.cachedDataRejected));',
+  ].join('\n');
+  const r = await run(process.execPath, ['-e', probe], { timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'false', 'the code cache was rejected: made under other V8 flags than a plain start');
+});
+
 test('an edited cli.js of the same length never runs the cached bytecode of the old one', async () => {
   // V8 accepts a cache for any source of the same length; only the launcher's digest check tells them apart.
   const dir = await bundleCopy();
