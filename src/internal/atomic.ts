@@ -2,8 +2,14 @@
  * Atomic file replacement: write a temp file in the same directory, fsync it, rename over the target, fsync the
  * directory (umoci oci/cas, containers/storage ioutils.AtomicWriteFile). A crash at any point leaves either the
  * old file or the new one, never a torn one; leftover temp files start with `.tmp-` and are garbage.
+ *
+ * The metadata calls (open, write of a small file, rename, close) are synchronous and only fsync is awaited: on
+ * a local filesystem those calls take microseconds, while each one sent through the thread pool waited for a
+ * turn of an event loop that a pull keeps busy hashing, so a store's set-up or a tag took tens of ms of waiting
+ * (bench/README.md). fsync waits on the disk and stays off the event loop.
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { closeSync, fsync, openSync, renameSync, writeSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -15,13 +21,27 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `${TEMP_PREFIX}${basename(target)}-${randomBytes(6).toString('hex')}`);
 }
 
+/** Write all of `bytes` at the file's current position. */
+export function writeAllSync(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;) {
+    const n = writeSync(fd, bytes, done, bytes.length - done);
+    if (n <= 0) throw new Error('write made no progress');
+    done += n;
+  }
+}
+
+/** fsync(2) on the thread pool. */
+export function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (err) => (err === null ? resolve() : reject(err))));
+}
+
 /** fsync a directory so a rename inside it is durable. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+  const fd = openSync(dir, 'r');
   try {
-    await fh.sync();
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -43,14 +63,15 @@ export async function writeFileStaged(
   mode = 0o644,
 ): Promise<{ commit: () => Promise<void>; discard: () => Promise<void> }> {
   const tmp = tempPathFor(target);
-  const fh = await open(tmp, 'wx', mode);
+  const fd = openSync(tmp, 'wx', mode);
   const discard = (): Promise<void> => unlink(tmp).catch(() => undefined);
   try {
     try {
-      await fh.writeFile(data);
-      await fh.sync();
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      writeAllSync(fd, bytes);
+      await fsyncFd(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   } catch (err) {
     await discard();
@@ -59,7 +80,7 @@ export async function writeFileStaged(
   return {
     commit: async () => {
       try {
-        await rename(tmp, target);
+        renameSync(tmp, target);
       } catch (err) {
         await discard();
         throw err;

@@ -22,15 +22,7 @@ export async function readCapped(
       signal?.throwIfAborted();
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
       total += buf.length;
-      if (total > maxBytes) {
-        throw new CustomsError(
-          'TOO_LARGE',
-          `${subject}: body too large: expected at most ${maxBytes} bytes, got more`,
-          {
-            details: { limitBytes: maxBytes },
-          },
-        );
-      }
+      if (total > maxBytes) throw tooLarge(subject, maxBytes);
       chunks.push(buf);
     }
   } finally {
@@ -38,4 +30,11 @@ export async function readCapped(
     if (typeof d.destroy === 'function' && d.readableEnded !== true) d.destroy();
   }
   return Buffer.concat(chunks, total);
+}
+
+/** TOO_LARGE: more than `maxBytes` of `subject`. */
+export function tooLarge(subject: string, maxBytes: number): CustomsError {
+  return new CustomsError('TOO_LARGE', `${subject}: body too large: expected at most ${maxBytes} bytes, got more`, {
+    details: { limitBytes: maxBytes },
+  });
 }

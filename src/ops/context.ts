@@ -3,7 +3,7 @@
  * credential sources and certificate dirs. Operations take a Context instead of reading process.env, so they
  * are testable in-process.
  */
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProgressSink } from '../oci/index.js';
 import { openStore, removeStoreIfUnused, type ContentStore } from '../store/index.js';
@@ -101,10 +101,12 @@ export interface WritableStore {
 /** Open the context's store, creating it when absent (pull, load). */
 export async function openWritableStore(ctx: Context): Promise<WritableStore> {
   // lstat, so a dangling symlink at the path counts as something that was there.
-  const existed = await lstat(ctx.storeDir).then(
-    () => true,
-    (err: unknown) => (err as NodeJS.ErrnoException).code !== 'ENOENT',
-  );
+  let existed = true;
+  try {
+    lstatSync(ctx.storeDir);
+  } catch (err) {
+    existed = (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
   const store = await openStore(ctx.storeDir, { create: true });
   return {
     store,

@@ -46,7 +46,7 @@ export async function fsckLayout(root: string, signal?: AbortSignal): Promise<Fs
   let descriptors: Parameters<typeof walkReferences>[0] = [];
   try {
     const doc = parseIndexDocument(
-      await readFileCapped(join(root, INDEX_FILE), MAX_INDEX_BYTES, INDEX_FILE, signal),
+      readFileCapped(join(root, INDEX_FILE), MAX_INDEX_BYTES, INDEX_FILE, signal),
       INDEX_FILE,
     );
     descriptors = doc.entries.map((e) => e.descriptor);

@@ -3,7 +3,8 @@
  * `blobs/<alg>/<hex>`. customs keeps its own bookkeeping (quarantine, lock) under `.customs/` inside the layout
  * so that temp files live on the same filesystem as `blobs/` and a rename into place is atomic.
  */
-import { lstat, mkdir, readdir, readFile } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { fsyncDir, TEMP_PREFIX, writeFileStaged } from '../internal/atomic.js';
@@ -44,12 +45,14 @@ export function blobPathIn(root: string, digest: Digest): string {
 /**
  * Validate an existing layout or create a new one. With `create`, an absent or empty directory (or one left
  * half-initialised by an interrupted create) becomes a layout; the caller holds the store lock. Without it,
- * anything that is not a layout is refused with STORE_CORRUPT. Never modifies an existing layout.
+ * anything that is not a layout is refused with STORE_CORRUPT. Never modifies an existing layout. The common path
+ * (a listing, the small `oci-layout` after lstat says it is a regular file) reads synchronously, as
+ * src/internal/atomic.ts explains.
  */
 export async function validateLayout(root: string): Promise<'layout' | 'absent' | 'initialisable'> {
   let entries: string[];
   try {
-    entries = await readdir(root);
+    entries = readdirSync(root);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return 'absent';
     if (isErrno(err, 'ENOTDIR')) throw notALayout(root, 'not a directory');
@@ -59,19 +62,19 @@ export async function validateLayout(root: string): Promise<'layout' | 'absent' 
     if (await isInitialisable(root, entries)) return 'initialisable';
     throw notALayout(root, `no ${OCI_LAYOUT_FILE} file`);
   }
-  await checkOciLayoutFile(root);
+  checkOciLayoutFile(root);
   return 'layout';
 }
 
-async function checkOciLayoutFile(root: string): Promise<void> {
+function checkOciLayoutFile(root: string): void {
   const path = join(root, OCI_LAYOUT_FILE);
   let bytes: Buffer;
   try {
-    const st = await lstat(path);
+    const st = lstatSync(path);
     if (!st.isFile()) throw notALayout(root, `${OCI_LAYOUT_FILE} is not a regular file`);
     if (st.size > MAX_OCI_LAYOUT_BYTES)
       throw notALayout(root, `${OCI_LAYOUT_FILE} is ${st.size} bytes, not a layout marker`);
-    bytes = await readFile(path);
+    bytes = readFileSync(path);
   } catch (err) {
     if (err instanceof CustomsError) throw err;
     throw ioError(`store ${root}`, `cannot read ${OCI_LAYOUT_FILE}`, err);
@@ -137,10 +140,10 @@ async function isEmptyBlobTree(dir: string): Promise<boolean> {
  */
 export async function createLayout(root: string): Promise<void> {
   try {
-    await mkdir(join(root, BLOBS_DIR, 'sha256'), { recursive: true, mode: 0o755 });
+    mkdirSync(join(root, BLOBS_DIR, 'sha256'), { recursive: true, mode: 0o755 });
     let hasIndex = true;
     try {
-      await lstat(join(root, INDEX_FILE));
+      lstatSync(join(root, INDEX_FILE));
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
       hasIndex = false;

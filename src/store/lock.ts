@@ -9,11 +9,15 @@
  * between hosts is never broken from another host (it is waited for, then STORE_LOCKED).
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, open, readFile, rename, unlink } from 'node:fs/promises';
+import { closeSync, openSync, unlinkSync } from 'node:fs';
+import { link, lstat, readFile, rename, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomsError } from '../errors.js';
+import { writeAllSync } from '../internal/atomic.js';
+import { promised } from '../internal/promised.js';
 import { ioError, isErrno } from './io.js';
 import { HOST_NAME, isPidAlive } from './owner.js';
+import { readFileCapped } from './walk.js';
 
 /** How long a waiter keeps trying before STORE_LOCKED (a pull's index update takes milliseconds). */
 export const LOCK_TIMEOUT_MS = 60_000;
@@ -55,13 +59,15 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   for (;;) {
     signal?.throwIfAborted();
     try {
-      const fh = await open(path, 'wx', 0o644);
+      // Synchronous (microseconds, atomic/O_EXCL either way): an awaited open waited for the event loop, and every
+      // tag and store creation takes this lock (src/internal/atomic.ts).
+      const fd = openSync(path, 'wx', 0o644);
       try {
-        await fh.writeFile(content);
+        writeAllSync(fd, Buffer.from(content, 'utf8'));
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
-      return { release: () => releaseLock(path, content) };
+      return { release: () => promised(() => releaseLock(path, content)) };
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw ioError(`store lock ${path}`, 'cannot create the lock file', err);
     }
@@ -155,11 +161,13 @@ async function breakStaleLock(path: string, observed: string): Promise<void> {
   await unlink(claimed).catch(() => undefined);
 }
 
-async function releaseLock(path: string, content: string): Promise<void> {
+function releaseLock(path: string, content: string): void {
   try {
     // Only remove the lock if it is still ours (it may have been broken as stale, e.g. after SIGSTOP).
-    if ((await readFile(path, 'utf8')) === content) await unlink(path);
+    if (readFileCapped(path, MAX_LOCK_BYTES, `store lock ${path}`).toString('utf8') === content) unlinkSync(path);
   } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw ioError(`store lock ${path}`, 'cannot release the lock', err);
+    // Gone, or replaced by something that is not a lock file of ours (too large, not a regular file): not ours.
+    if (isErrno(err, 'ENOENT') || err instanceof CustomsError) return;
+    throw ioError(`store lock ${path}`, 'cannot release the lock', err);
   }
 }

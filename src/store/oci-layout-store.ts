@@ -4,12 +4,13 @@
  * under the store lock, re-reading index.json inside it, so concurrent processes never lose each other's tags.
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, unlink } from 'node:fs/promises';
+import { constants, lstatSync, mkdirSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CustomsError, mismatch } from '../errors.js';
 import { writeFileAtomic } from '../internal/atomic.js';
+import { promised } from '../internal/promised.js';
 import type { Descriptor } from '../oci/index.js';
 import { digestAlgorithm, parseDigest, type Digest } from '../ref/index.js';
 import type { ContentStore, FsckReport, GcReport, IngestOptions, StoreEntry } from './content-store.js';
@@ -65,9 +66,11 @@ export async function openStore(root: string, options: OpenStoreOptions): Promis
         details: { root: abs },
       });
     }
-    await mkdir(join(abs, CUSTOMS_DIR), { recursive: true, mode: 0o755 }).catch((err: unknown) => {
+    try {
+      mkdirSync(join(abs, CUSTOMS_DIR), { recursive: true, mode: 0o755 });
+    } catch (err) {
       throw ioError(`store ${abs}`, 'cannot create the store directory', err);
-    });
+    }
     // Several processes may create the same store at once: initialise under the lock, re-checking inside.
     const lock = await acquireLock(join(abs, LOCK_FILE), lockOptions(options));
     try {
@@ -96,7 +99,7 @@ class OciLayoutStore implements ContentStore {
   readonly #lockTimeoutMs: number | undefined;
   /** Serialises this process's own index updates before they contend for the file lock. */
   #queue: Promise<unknown> = Promise.resolve();
-  #quarantineReady: Promise<void> | undefined;
+  #quarantineReady = false;
 
   constructor(root: string, lockTimeoutMs: number | undefined) {
     this.root = root;
@@ -112,7 +115,7 @@ class OciLayoutStore implements ContentStore {
     untrustedBody: Readable | AsyncIterable<Uint8Array>,
     options: IngestOptions = {},
   ): Promise<void> {
-    const target = await this.#target(expected);
+    const target = this.#target(expected);
     if (await this.has(expected)) {
       // Already trusted: do not read a byte of the new body.
       if (typeof (untrustedBody as Partial<Readable>).destroy === 'function') (untrustedBody as Readable).destroy();
@@ -122,7 +125,7 @@ class OciLayoutStore implements ContentStore {
   }
 
   async ingestBytes(expected: Descriptor, untrustedBytes: Uint8Array): Promise<void> {
-    const target = await this.#target(expected);
+    const target = this.#target(expected);
     const subject = `blob ${target.digest}`;
     if (untrustedBytes.length !== target.size) {
       throw mismatch(
@@ -140,9 +143,7 @@ class OciLayoutStore implements ContentStore {
     await ingestVerifiedBytes(target, untrustedBytes);
   }
 
-  async #target(
-    expected: Descriptor,
-  ): Promise<{ quarantineDir: string; blobPath: string; digest: Digest; size: number }> {
+  #target(expected: Descriptor): { quarantineDir: string; blobPath: string; digest: Digest; size: number } {
     const digest = parseDigest(expected.digest, 'descriptor digest', true);
     if (!Number.isSafeInteger(expected.size) || expected.size < 0) {
       throw new CustomsError(
@@ -151,35 +152,38 @@ class OciLayoutStore implements ContentStore {
       );
     }
     const quarantineDir = join(this.root, QUARANTINE_DIR);
-    this.#quarantineReady ??= mkdir(quarantineDir, { recursive: true, mode: 0o755 }).then(
-      () => undefined,
-      (err: unknown) => {
-        this.#quarantineReady = undefined;
+    if (!this.#quarantineReady) {
+      try {
+        mkdirSync(quarantineDir, { recursive: true, mode: 0o755 });
+      } catch (err) {
         throw ioError(`store ${this.root}`, 'cannot create the quarantine directory', err);
-      },
-    );
-    await this.#quarantineReady;
+      }
+      this.#quarantineReady = true;
+    }
     return { quarantineDir, blobPath: this.blobPath(digest), digest, size: expected.size };
   }
 
-  async has(desc: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
-    const path = this.blobPath(desc.digest);
-    try {
-      const st = await lstat(path);
-      return st.isFile() && st.size === desc.size;
-    } catch (err) {
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
-      throw ioError(`blob ${desc.digest}`, 'cannot stat', err);
-    }
+  has(desc: Pick<Descriptor, 'digest' | 'size'>): Promise<boolean> {
+    return promised(() => {
+      const path = this.blobPath(desc.digest);
+      try {
+        const st = lstatSync(path);
+        return st.isFile() && st.size === desc.size;
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
+        throw ioError(`blob ${desc.digest}`, 'cannot stat', err);
+      }
+    });
   }
 
-  async readBlob(digest: Digest, maxBytes: number): Promise<Buffer> {
-    const path = this.blobPath(digest);
-    try {
-      return await readFileCapped(path, maxBytes, `blob ${digest}`);
-    } catch (err) {
-      throw this.#readError(digest, err);
-    }
+  readBlob(digest: Digest, maxBytes: number): Promise<Buffer> {
+    return promised(() => {
+      try {
+        return readFileCapped(this.blobPath(digest), maxBytes, `blob ${digest}`);
+      } catch (err) {
+        throw this.#readError(digest, err);
+      }
+    });
   }
 
   async open(digest: Digest): Promise<Readable> {
@@ -230,20 +234,22 @@ class OciLayoutStore implements ContentStore {
   }
 
   /** Current index.json (no lock: the file is replaced atomically). */
-  async readIndex(signal?: AbortSignal): Promise<IndexDocument> {
-    const path = join(this.root, INDEX_FILE);
-    let bytes: Buffer;
-    try {
-      bytes = await readFileCapped(path, MAX_INDEX_BYTES, path, signal);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) {
-        throw new CustomsError('STORE_CORRUPT', `store ${this.root}: index.json is missing`, {
-          hint: 'An OCI image layout needs index.json; restore it or recreate the store.',
-        });
+  readIndex(signal?: AbortSignal): Promise<IndexDocument> {
+    return promised(() => {
+      const path = join(this.root, INDEX_FILE);
+      let bytes: Buffer;
+      try {
+        bytes = readFileCapped(path, MAX_INDEX_BYTES, path, signal);
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) {
+          throw new CustomsError('STORE_CORRUPT', `store ${this.root}: index.json is missing`, {
+            hint: 'An OCI image layout needs index.json; restore it or recreate the store.',
+          });
+        }
+        throw ioError(path, 'cannot read', err);
       }
-      throw ioError(path, 'cannot read', err);
-    }
-    return parseIndexDocument(bytes, path);
+      return parseIndexDocument(bytes, path);
+    });
   }
 
   async list(): Promise<readonly StoreEntry[]> {
@@ -342,9 +348,11 @@ class OciLayoutStore implements ContentStore {
   async #locked<T>(fn: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       // A layout written by another tool has no .customs/ yet.
-      await mkdir(join(this.root, CUSTOMS_DIR), { recursive: true, mode: 0o755 }).catch((err: unknown) => {
+      try {
+        mkdirSync(join(this.root, CUSTOMS_DIR), { recursive: true, mode: 0o755 });
+      } catch (err) {
         throw ioError(`store ${this.root}`, 'cannot create the lock directory', err);
-      });
+      }
       const lock = await acquireLock(join(this.root, LOCK_FILE), lockOptions({ lockTimeoutMs: this.#lockTimeoutMs }));
       try {
         return await fn();

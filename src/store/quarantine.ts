@@ -6,7 +6,8 @@
  * is dead: garbage that fsck reports and gc removes, never a blob.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdirSync, renameSync } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { addAbortSignal, Readable } from 'node:stream';
 import { CustomsError, mismatch } from '../errors.js';
@@ -142,10 +143,10 @@ async function commit(fh: FileHandle, tmp: string, blobPath: string, subject: st
     } finally {
       await fh.close();
     }
-    await mkdir(dirname(blobPath), { recursive: true, mode: 0o755 });
+    mkdirSync(dirname(blobPath), { recursive: true, mode: 0o755 }); // synchronous: src/internal/atomic.ts
     // Same filesystem (quarantine is inside the store): the rename is atomic, so blobs/ only ever holds
     // complete, verified files. A blob already there (a concurrent ingest of the same digest) has the same bytes.
-    await rename(tmp, blobPath);
+    renameSync(tmp, blobPath);
     await fsyncDir(dirname(blobPath));
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
