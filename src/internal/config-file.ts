@@ -3,10 +3,9 @@
  * only (opened non-blocking, so a FIFO or device can neither block nor stream forever), a size cap checked before
  * and while reading, and strict UTF-8. Every failure is a CustomsError with the caller's code.
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { CustomsError, isCustomsError, type ErrorCode } from '../errors.js';
-import { readCapped } from './limit.js';
+import { promised } from './promised.js';
+import { readRegularFileSync } from './read-file.js';
 
 export interface ConfigFileOptions {
   /** Name used in messages, e.g. `registries.conf "/etc/…"`. */
@@ -22,47 +21,34 @@ export interface ConfigFileOptions {
 }
 
 /** The file's text, or undefined when it is missing and `missingOk`. */
-export async function readConfigFileText(path: string, options: ConfigFileOptions): Promise<string | undefined> {
+export function readConfigFileText(path: string, options: ConfigFileOptions): Promise<string | undefined> {
+  return promised(() => readConfigFileTextSync(path, options));
+}
+
+function readConfigFileTextSync(path: string, options: ConfigFileOptions): string | undefined {
   const { subject, maxBytes, code, signal } = options;
   signal?.throwIfAborted();
-  let fh;
+  let bytes: Buffer;
   try {
-    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; regular files ignore the flag.
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    bytes = readRegularFileSync(path, {
+      maxBytes,
+      notRegular: () =>
+        new CustomsError(code, `${subject}: not a regular file: expected a regular file, got another file type`),
+      tooLarge: (size) =>
+        new CustomsError(
+          code,
+          `${subject}: file too large: expected at most ${maxBytes} bytes, got ${size === undefined ? 'more' : `${size} bytes`}`,
+          { details: { expected: maxBytes, ...(size === undefined ? {} : { got: size }) } },
+        ),
+    });
   } catch (err) {
+    if (isCustomsError(err)) throw err;
     const errno = (err as NodeJS.ErrnoException).code;
     if (errno === 'ENOENT' && options.missingOk) return undefined;
     throw new CustomsError(code, `${subject}: cannot open: ${errno ?? 'error'}`, {
       cause: err,
       hint: errno === 'ENOENT' ? (options.missingHint ?? 'Check the path.') : 'Check the file permissions.',
     });
-  }
-  let bytes: Buffer;
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      throw new CustomsError(code, `${subject}: not a regular file: expected a regular file, got another file type`);
-    }
-    if (st.size > maxBytes) {
-      throw new CustomsError(
-        code,
-        `${subject}: file too large: expected at most ${maxBytes} bytes, got ${st.size} bytes`,
-        {
-          details: { expected: maxBytes, got: st.size },
-        },
-      );
-    }
-    bytes = await readCapped(fh.createReadStream({ start: 0, autoClose: false }), maxBytes, subject, signal);
-  } catch (err) {
-    if (isCustomsError(err)) {
-      if (err.code === code) throw err;
-      throw new CustomsError(code, err.message, { cause: err, details: err.details });
-    }
-    throw new CustomsError(code, `${subject}: cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
-      cause: err,
-    });
-  } finally {
-    await fh.close();
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

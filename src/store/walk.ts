@@ -4,10 +4,10 @@
  * there), gc (what must be kept) and fsck (what is broken). Bounded against hostile layouts: cycles are cut by
  * digest, and the number of nodes is capped.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { CustomsError } from '../errors.js';
 import { tooLarge } from '../internal/limit.js';
+import { readRegularFileSync } from '../internal/read-file.js';
 import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/index.js';
 import type { Digest } from '../ref/index.js';
 import { isErrno } from './io.js';
@@ -80,35 +80,18 @@ export async function walkReferences(
 }
 
 /**
- * Read a whole file, refusing more than `maxBytes`; never follows a symlink planted at the final component, and
- * reads only a regular file (opened non-blocking, so a FIFO planted in the store cannot hang the open). Synchronous
- * reads of a local file, capped: see src/internal/atomic.ts for why.
+ * Read a whole store file, refusing more than `maxBytes`; never follows a symlink planted at the final component,
+ * and reads only a regular file (src/internal/read-file.ts).
  */
 export function readFileCapped(path: string, maxBytes: number, subject: string, signal?: AbortSignal): Buffer {
   signal?.throwIfAborted();
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      throw new CustomsError('STORE_CORRUPT', `${subject}: ${path} is not a regular file`, {
+  return readRegularFileSync(path, {
+    maxBytes,
+    noFollow: true,
+    notRegular: () =>
+      new CustomsError('STORE_CORRUPT', `${subject}: ${path} is not a regular file`, {
         hint: 'Something other than customs put it there; run `customs fsck`.',
-      });
-    }
-    // Room for one byte past the size (or the cap): reading it means the file grew, or is too large.
-    let buf = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) return buf.subarray(0, n);
-      n += got;
-      if (n > maxBytes) throw tooLarge(subject, maxBytes);
-      if (n === buf.length) {
-        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, maxBytes + 1));
-        buf.copy(bigger, 0, 0, n);
-        buf = bigger;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
+      }),
+    tooLarge: () => tooLarge(subject, maxBytes),
+  });
 }
