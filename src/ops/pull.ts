@@ -170,8 +170,14 @@ export async function pullImage(
     added.push(desc.digest);
     return true;
   };
+  const writeDocuments = async (): Promise<void> => {
+    for (const doc of plan.documents) {
+      await addIfAbsent(doc.descriptor, () => store.ingestBytes(doc.descriptor, doc.bytes));
+    }
+  };
+  let documentsWritten: Promise<void> = Promise.resolve();
   try {
-    await mapLimit(
+    const blobsFetchedAll = mapLimit(
       queue,
       jobs,
       async (desc, jobSignal) => {
@@ -198,6 +204,11 @@ export async function pullImage(
       },
       signal,
     );
+    // The documents (manifests, indexes: verified when fetched) go in while the blobs download, not after them:
+    // small writes and their fsyncs, off the end of the pull. Unreferenced until the tag; discarded on failure.
+    documentsWritten = writeDocuments();
+    documentsWritten.catch(() => undefined); // awaited below, once the blobs are in
+    await blobsFetchedAll;
 
     // Configs are parsed only now, from verified store content.
     for (const { descriptor, manifest } of plan.manifests) {
@@ -210,14 +221,13 @@ export async function pullImage(
       );
     }
 
-    for (const doc of plan.documents) {
-      await addIfAbsent(doc.descriptor, () => store.ingestBytes(doc.descriptor, doc.bytes));
-    }
+    await documentsWritten;
     // Policy last, on verified content: the decision is over the digest the reference resolved to.
     if (options.gate !== undefined) await options.gate(top.descriptor, signal);
     await store.tag(name, descriptor);
   } catch (err) {
     dropEarly();
+    await documentsWritten.catch(() => undefined); // settled before discarding what it added
     await store.discard(added).catch(() => undefined); // best effort: gc removes anything left
     throw err;
   }
