@@ -4,7 +4,7 @@
  * every blob streamed into it matched its digest. On any failure the temp file is removed: no half archive is
  * ever visible under the target name.
  */
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from '../internal/fsp.js';
 import { dirname, resolve } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { fsyncDir, tempPathFor } from '../internal/atomic.js';

@@ -9,7 +9,7 @@
  * (bench/README.md). fsync waits on the disk and stays off the event loop.
  */
 import { closeSync, fsync, openSync, renameSync, writeSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { unlink } from './fsp.js';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 

@@ -24,7 +24,7 @@
  *    discarded and tags it changed are restored.
  */
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from '../internal/fsp.js';
 import { resolve as resolvePath } from 'node:path';
 import { CustomsError, mismatch } from '../errors.js';
 import { CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION } from '../export/index.js';

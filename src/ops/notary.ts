@@ -3,7 +3,7 @@
  * metadata, read from a directory (a Notary server's files, or `~/.docker/trust/tuf/GUN/metadata/`) or fetched
  * from a Notary server, then verified by trust's pure verifyNotaryTag.
  */
-import { open } from 'node:fs/promises';
+import { open } from '../internal/fsp.js';
 import { join } from 'node:path';
 import { CustomsError, isCustomsError, mismatch } from '../errors.js';
 import { isJsonObject, parseStrictJsonBytes } from '../internal/json.js';

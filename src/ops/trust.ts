@@ -4,7 +4,7 @@
  * this module reads the user's key files and resolves where the files are.
  */
 import { X509Certificate, createPublicKey } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from '../internal/fsp.js';
 import { dirname } from 'node:path';
 import { CustomsError, isCustomsError } from '../errors.js';
 import { writeFileAtomic } from '../internal/atomic.js';

@@ -10,7 +10,7 @@
  * signature lookup. Directory: `--registries.d DIR`, else `$CUSTOMS_CONFIG/registries.d`, else
  * `/etc/containers/registries.d`; a missing default directory means "no configuration".
  */
-import { readdir } from 'node:fs/promises';
+import { readdir } from '../internal/fsp.js';
 import { join } from 'node:path';
 import { CustomsError, isCustomsError } from '../errors.js';
 import { configDir, type Env, type Reference } from '../ref/index.js';

@@ -9,7 +9,7 @@
  * before it replaces the old one, so a failed edit never leaves a policy skopeo or customs would refuse.
  */
 import { createPublicKey } from 'node:crypto';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from '../internal/fsp.js';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { CustomsError, isCustomsError } from '../errors.js';
 import { writeFileAtomic } from '../internal/atomic.js';

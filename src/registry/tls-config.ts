@@ -10,7 +10,7 @@
  * `.cert` without its `.key` (or the reverse) is a configuration error, not silently ignored: a half-configured
  * client certificate would make customs connect as nobody.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from '../internal/fsp.js';
 import { join } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { MiB } from '../internal/units.js';

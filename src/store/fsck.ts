@@ -99,7 +99,7 @@ export async function fsckLayout(root: string, signal?: AbortSignal): Promise<Fs
   }
 
   // 2. Every reference from index.json resolves, recursively.
-  const walk = await walkReferences(descriptors, (d) => blobPathIn(root, d), signal);
+  const walk = walkReferences(descriptors, (d) => blobPathIn(root, d), signal);
   for (const p of walk.problems) {
     const d = p.descriptor;
     switch (p.kind) {

@@ -3,7 +3,7 @@
  * referenced blobs that do not parse, which are kept rather than guessed about — and removes the rest, plus
  * quarantine files whose owner process is gone and temp files of interrupted index.json writes.
  */
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, unlink } from '../internal/fsp.js';
 import { join } from 'node:path';
 import { TEMP_PREFIX } from '../internal/atomic.js';
 import { isDigest, type Digest } from '../ref/index.js';
@@ -23,7 +23,7 @@ const FOREIGN_QUARANTINE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
 /** Collect garbage in the layout at `root`, whose current index is `doc`. The caller holds the store lock. */
 export async function collectGarbage(root: string, doc: IndexDocument, signal?: AbortSignal): Promise<GcReport> {
-  const walk = await walkReferences(
+  const walk = walkReferences(
     doc.entries.map((e) => e.descriptor),
     (d) => blobPathIn(root, d),
     signal,

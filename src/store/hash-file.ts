@@ -1,7 +1,7 @@
 /** Streaming re-hash of a stored file (fsck, verifyBlob): bounded memory whatever the blob size. */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open } from '../internal/fsp.js';
 import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../ref/index.js';
 
 /** Read size for re-hashing: large enough that syscalls do not dominate, small enough to be irrelevant to RSS. */

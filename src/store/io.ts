@@ -1,6 +1,6 @@
 /** Translation of foreign filesystem errors into STORE_IO at the store's edge (STYLE.md "Errors"). */
 import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir } from '../internal/fsp.js';
 import { CustomsError } from '../errors.js';
 
 /** True when `err` is a Node system error with the given errno code. */

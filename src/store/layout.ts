@@ -4,7 +4,7 @@
  * so that temp files live on the same filesystem as `blobs/` and a rename into place is atomic.
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from '../internal/fsp.js';
 import { join } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { fsyncDir, TEMP_PREFIX, writeFileStaged } from '../internal/atomic.js';

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, unlinkSync } from 'node:fs';
-import { link, lstat, readFile, rename, unlink } from 'node:fs/promises';
+import { link, lstat, readFile, rename, unlink } from '../internal/fsp.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomsError } from '../errors.js';
 import { writeAllSync } from '../internal/atomic.js';

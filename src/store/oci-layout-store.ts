@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants, lstatSync, mkdirSync } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { open, unlink } from '../internal/fsp.js';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CustomsError, mismatch } from '../errors.js';
@@ -276,7 +276,7 @@ class OciLayoutStore implements ContentStore {
     parseDigest(desc.digest, 'descriptor digest', true);
     await this.#locked(async () => {
       // Verified under the lock: a gc cannot remove the blobs between this check and the index write.
-      const walk = await walkReferences([desc], (d) => this.blobPath(d));
+      const walk = walkReferences([desc], (d) => this.blobPath(d));
       const problem = walk.problems[0];
       if (problem !== undefined) {
         const d = problem.descriptor;
@@ -311,7 +311,7 @@ class OciLayoutStore implements ContentStore {
     if (digests.length === 0) return 0;
     return this.#locked(async () => {
       const doc = await this.readIndex();
-      const walk = await walkReferences(
+      const walk = walkReferences(
         doc.entries.map((e) => e.descriptor),
         (d) => this.blobPath(d),
       );

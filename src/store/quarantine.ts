@@ -6,13 +6,13 @@
  * is dead: garbage that fsck reports and gc removes, never a blob.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { mkdirSync, renameSync } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { close, closeSync, fdatasync, mkdirSync, openSync, renameSync, write, writev } from 'node:fs';
+import { unlink } from '../internal/fsp.js';
 import { dirname, join } from 'node:path';
 import { addAbortSignal, Readable } from 'node:stream';
 import { CustomsError, mismatch } from '../errors.js';
 import { isBulkSource, type BulkSink, type BulkSource } from '../internal/bulk.js';
-import { fsyncDir } from '../internal/atomic.js';
+import { fsyncDir, fsyncFd, writeAllSync } from '../internal/atomic.js';
 import { MiB } from '../internal/units.js';
 import { digestAlgorithm, parseDigest, type Digest } from '../ref/index.js';
 import { ioError } from './io.js';
@@ -82,12 +82,14 @@ export async function ingestStream(
   // Abort destroys the body, which wakes a for-await that is waiting on a stalled sender.
   if (signal !== undefined) addAbortSignal(signal, body);
   const tmp = join(target.quarantineDir, quarantineName());
-  let fh: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    fh = await open(tmp, 'wx', 0o644).catch((err: unknown) => {
+    try {
+      fd = openSync(tmp, 'wx', 0o644);
+    } catch (err) {
       throw ioError(subject, 'cannot create a quarantine file', err);
-    });
-    const out = fh;
+    }
+    const out = fd;
     const hash = createHash(digestAlgorithm(digest));
     const work: IngestWork = { out, hash, size: target.size, digest, subject, signal, onProgress };
     const received = isBulkSource(untrustedBody)
@@ -103,11 +105,11 @@ export async function ingestStream(
     if (got !== digest) {
       throw mismatch('DIGEST_MISMATCH', subject, 'digest mismatch', digest, got, { hint: DIGEST_MISMATCH_HINT });
     }
+    fd = undefined;
     await commit(out, tmp, target.blobPath, subject);
-    fh = undefined;
   } catch (err) {
     body.destroy();
-    await fh?.close().catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
     await unlink(tmp).catch(() => undefined);
     signal?.throwIfAborted(); // an abort is reported as the abort, not as the stream error it caused
     throw err;
@@ -121,27 +123,27 @@ export async function ingestStream(
 export async function ingestVerifiedBytes(target: QuarantineTarget, bytes: Uint8Array): Promise<void> {
   const subject = `blob ${target.digest}`;
   const tmp = join(target.quarantineDir, quarantineName());
-  let fh: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    fh = await open(tmp, 'wx', 0o644);
-    await fh.writeFile(bytes);
-    const out = fh;
-    fh = undefined;
+    fd = openSync(tmp, 'wx', 0o644);
+    writeAllSync(fd, bytes);
+    const out = fd;
+    fd = undefined;
     await commit(out, tmp, target.blobPath, subject);
   } catch (err) {
-    await fh?.close().catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
     await unlink(tmp).catch(() => undefined);
     throw ioError(subject, 'cannot store the blob', err);
   }
 }
 
-/** fsync and close the temp file, rename it into blobs/, fsync the directory. Closes `fh` in every case. */
-async function commit(fh: FileHandle, tmp: string, blobPath: string, subject: string): Promise<void> {
+/** fsync and close the temp file, rename it into blobs/, fsync the directory. Closes `fd` in every case. */
+async function commit(fd: number, tmp: string, blobPath: string, subject: string): Promise<void> {
   try {
     try {
-      await fh.sync();
+      await fsyncFd(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
     mkdirSync(dirname(blobPath), { recursive: true, mode: 0o755 }); // synchronous: src/internal/atomic.ts
     // Same filesystem (quarantine is inside the store): the rename is atomic, so blobs/ only ever holds
@@ -156,7 +158,8 @@ async function commit(fh: FileHandle, tmp: string, blobPath: string, subject: st
 
 /** What the two ingest paths share: the open quarantine file, the running hash, the expected blob. */
 interface IngestWork {
-  readonly out: FileHandle;
+  /** The quarantine file, written through the fs callback API on its fd (see writeAt). */
+  readonly out: number;
   readonly hash: Hash;
   readonly size: number;
   readonly digest: Digest;
@@ -290,7 +293,7 @@ async function ingestBulk(source: BulkSource, work: IngestWork): Promise<number>
   const syncAhead = (): void => {
     if (syncing !== undefined || written - syncedUpTo < SYNC_AHEAD_BYTES || failure !== undefined) return;
     const upTo = written;
-    syncing = out.datasync().then(
+    syncing = datasync(out).then(
       () => {
         syncedUpTo = upTo;
         syncing = undefined;
@@ -351,20 +354,42 @@ function longerThan(size: number, subject: string, digest: Digest): CustomsError
   });
 }
 
-async function writeAt(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+// The quarantine file is written through node:fs's callback API on a plain fd rather than a FileHandle: the
+// same thread-pool calls, without node:fs/promises on a pull's path at all (src/internal/fsp.ts).
+
+function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
+}
+
+function pwrite(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    write(fd, buf, offset, length, position, (err, n) => (err === null ? resolve(n) : reject(err))),
+  );
+}
+
+function writevAtEnd(fd: number, bufs: readonly Buffer[]): Promise<number> {
+  return new Promise((resolve, reject) => writev(fd, bufs, (err, n) => (err === null ? resolve(n) : reject(err))));
+}
+
+/** Close a file being abandoned after an error (the error that got us here is the one reported). */
+function closeQuietly(fd: number): void {
+  close(fd, () => undefined);
+}
+
+async function writeAt(fd: number, buf: Buffer, length: number, position: number): Promise<void> {
   let done = 0;
   while (done < length) {
-    const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
+    const bytesWritten = await pwrite(fd, buf, done, length - done, position + done);
     if (bytesWritten <= 0) throw new Error('write made no progress');
     done += bytesWritten;
   }
 }
 
-async function writeAll(fh: FileHandle, bufs: readonly Buffer[]): Promise<void> {
+async function writeAll(fd: number, bufs: readonly Buffer[]): Promise<void> {
   // writev hands the batch to the kernel without first copying it into one buffer.
   let pending = bufs.filter((b) => b.length > 0);
   while (pending.length > 0) {
-    const { bytesWritten } = await fh.writev(pending);
+    const bytesWritten = await writevAtEnd(fd, pending);
     let n = bytesWritten;
     const rest: Buffer[] = [];
     for (const b of pending) {

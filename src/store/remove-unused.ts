@@ -7,7 +7,7 @@
  * may be mid-pull). Everything is checked and removed under the store lock, and directories are removed with
  * rmdir, never recursively, so anything unexpected inside stops the removal and stays.
  */
-import { readdir, readFile, rmdir, unlink } from 'node:fs/promises';
+import { readdir, readFile, rmdir, unlink } from '../internal/fsp.js';
 import { basename, join } from 'node:path';
 import { parseIndexDocument } from './index-file.js';
 import { acquireLock } from './lock.js';

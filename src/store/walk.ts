@@ -4,8 +4,8 @@
  * there), gc (what must be kept) and fsck (what is broken). Bounded against hostile layouts: cycles are cut by
  * digest, and the number of nodes is capped.
  */
-import { lstat } from 'node:fs/promises';
 import { CustomsError } from '../errors.js';
+import { lstatSync } from 'node:fs';
 import { tooLarge } from '../internal/limit.js';
 import { readRegularFileSync } from '../internal/read-file.js';
 import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/index.js';
@@ -32,12 +32,13 @@ export interface WalkResult {
  * Walk from `roots`. Manifests and indexes (by descriptor media type) are read and parsed with
  * parseManifest, checking that the body agrees with the descriptor's media type; their children are walked.
  * Other media types are leaves. Missing, wrong-size and unparsable blobs are reported, never thrown.
+ * Synchronous: local metadata and small reads, bounded by MAX_WALK_NODES (src/internal/atomic.ts says why).
  */
-export async function walkReferences(
+export function walkReferences(
   roots: readonly Descriptor[],
   blobPath: (d: Digest) => string,
   signal?: AbortSignal,
-): Promise<WalkResult> {
+): WalkResult {
   const reachable = new Set<Digest>();
   const problems: WalkProblem[] = [];
   const queue: Descriptor[] = [...roots];
@@ -51,7 +52,7 @@ export async function walkReferences(
     const path = blobPath(d.digest);
     let size: number;
     try {
-      const st = await lstat(path);
+      const st = lstatSync(path); // synchronous metadata call: src/internal/atomic.ts
       if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOENT' });
       size = st.size;
     } catch (err) {

@@ -12,7 +12,7 @@
  * - a keyless bundle needs an identity AND an issuer (cosign refuses keyless verification without both);
  * - no transparency-log time later than `now` (plus clock skew).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from '../internal/fsp.js';
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';

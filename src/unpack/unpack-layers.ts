@@ -27,7 +27,7 @@ import {
   writeFileSync,
   type Stats,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open } from '../internal/fsp.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';

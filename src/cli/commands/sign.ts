@@ -1,5 +1,5 @@
 /** `customs sign` and `customs generate-key` */
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../../internal/fsp.js';
 import { CustomsError } from '../../errors.js';
 import { generateKeyFiles, signCosignImage, signGpgImage } from '../../ops/sign.js';
 import { stringFlag, usage, type CliIo, type Command, type Values } from '../command.js';

@@ -9,7 +9,7 @@
  * carry the JSON parser's message (V8 quotes the input).
  */
 import { constants } from 'node:fs';
-import { mkdir, open, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, stat, unlink } from '../../internal/fsp.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomsError, isCustomsError } from '../../errors.js';

@@ -10,7 +10,8 @@
  * directory), and its output is capped and time-limited. Its output may hold the secret, so it never appears in
  * an error message.
  */
-import { access, constants } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access } from '../../internal/fsp.js';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CustomsError } from '../../errors.js';
 import { isJsonObject, parseStrictJsonBytes } from '../../internal/json.js';
