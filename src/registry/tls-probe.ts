@@ -99,7 +99,21 @@ export function probeTls(options: TlsProbeOptions): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
     let answered = false;
     let answer = Buffer.alloc(0);
-    const socket = connect({ host: options.host, port: options.port });
+    // `onread`: the answer's first bytes land here directly, without the socket's readable-stream machinery (the
+    // probe is a pull's first connection; that machinery is otherwise compiled just for two bytes).
+    const scratch = Buffer.alloc(64);
+    const socket = connect({
+      host: options.host,
+      port: options.port,
+      onread: {
+        buffer: scratch,
+        callback: (n: number): boolean => {
+          answer = Buffer.concat([answer, scratch.subarray(0, n)]);
+          if (answer.length >= 2) done(looksLikeTls(answer));
+          return !answered;
+        },
+      },
+    });
     const done = (result: boolean | Error): void => {
       if (answered) return;
       answered = true;
@@ -119,10 +133,6 @@ export function probeTls(options: TlsProbeOptions): Promise<boolean> {
       done(err);
     });
     socket.once('connect', () => socket.write(clientHello(options.serverName)));
-    socket.on('data', (chunk: Buffer) => {
-      answer = Buffer.concat([answer, chunk]);
-      if (answer.length >= 2) done(looksLikeTls(answer));
-    });
     // Closed or reset before two bytes of answer: a plain-HTTP server refusing the bytes. A reset can surface as
     // the connect's own error when it arrives with the handshake (as the handshake probe it replaces treated it).
     socket.once('end', () => done(false));

@@ -10,6 +10,8 @@ import fc from 'fast-check';
 import { makeTlsFixture } from '../adversarial/helpers/hostile-server.js';
 import { ChunkedDecoder, bulkGet, framedBodyLength, parseResponseHead } from '../../src/registry/bulk-get.js';
 import type { BulkSink } from '../../src/internal/bulk.js';
+import { readCapped } from '../../src/internal/limit.js';
+import { CustomsError } from '../../src/errors.js';
 
 /** A raw TCP server: each connection gets `respond(socket, requestHead)`. */
 let respond: (socket: Socket, requestHead: string) => void = () => undefined;
@@ -131,6 +133,28 @@ describe('bulk GET: framing and the zero-copy sink path', () => {
     const chunks: Buffer[] = [];
     for await (const c of res.body) chunks.push(c as Buffer);
     assert.equal(Buffer.concat(chunks).toString(), 'hello');
+  });
+
+  test('readCapped collects a bulk body whole, and refuses one byte past its cap (an endless manifest)', async () => {
+    // Manifests are read whole through readCapped, which takes the bulk path for these bodies: the cap must hold
+    // there as it does for streams (issue 3: "never read past size + 1"), chunked bodies included.
+    const body = randomBytes(200_000);
+    respond = ok(body);
+    const whole = await get();
+    assert.ok(whole);
+    assert.deepEqual(await readCapped(whole.body, body.length, 'manifest'), body);
+    respond = (s) => {
+      s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+      for (let i = 0; i < 8; i++) s.write(`1000\r\n${'a'.repeat(4096)}\r\n`);
+      s.end('0\r\n\r\n');
+    };
+    const endless = await get();
+    assert.ok(endless);
+    await assert.rejects(
+      readCapped(endless.body, 4096 * 3, 'manifest'),
+      (err: unknown) => err instanceof CustomsError && err.code === 'TOO_LARGE',
+    );
+    assert.equal(endless.body.destroyed, true);
   });
 
   test('a zero-length body ends at once in both modes', async () => {
