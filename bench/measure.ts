@@ -23,3 +23,10 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
+
+/** Run `a` then `b` in even iterations, `b` then `a` in odd ones: neither peer always runs first. */
+export async function alternating(i: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<void> {
+  const [first, second] = i % 2 === 0 ? [a, b] : [b, a];
+  await first();
+  await second();
+}

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { pushImages, requirePeer, run, startRegistry } from '../test/integration/helpers/registry.js';
 import { CLI } from '../test/integration/helpers/customs.js';
-import { median, timed, type Sample } from './measure.js';
+import { alternating, median, timed, type Sample } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -125,13 +125,7 @@ async function main(): Promise<void> {
               ]),
             );
           };
-          if (i % 2 === 0) {
-            await customs();
-            await skopeo();
-          } else {
-            await skopeo();
-            await customs();
-          }
+          await alternating(i, customs, skopeo);
           await settleDisk();
           samples.floor.push(await floor(reg.url, img.repository, img.tag, join(dir, 'f'), ca));
         } finally {

@@ -15,7 +15,7 @@ import { createGunzip } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { pushImages, requirePeer, run, startRegistry } from '../test/integration/helpers/registry.js';
 import { CLI } from '../test/integration/helpers/customs.js';
-import { median, timed, type Sample } from './measure.js';
+import { alternating, median, timed, type Sample } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -80,13 +80,7 @@ async function main(): Promise<void> {
           s.umoci.push(
             await timed('umoci', ['unpack', '--rootless', '--image', `${store}:${img.reference}`, join(d, 'u')]),
           );
-        if (i % 2 === 0) {
-          await customs();
-          await umoci();
-        } else {
-          await umoci();
-          await customs();
-        }
+        await alternating(i, customs, umoci);
         s.pigz.push(await timed('sh', ['-c', `pigz -dc ${layerPaths.join(' ')} > /dev/null`]));
         s.gzip.push(await timed('sh', ['-c', `gzip -dc ${layerPaths.join(' ')} > /dev/null`]));
         s.zlib.push(await nodeGunzip(layerPaths));

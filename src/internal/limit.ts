@@ -34,6 +34,16 @@ export async function readCapped(
   return Buffer.concat(chunks, total);
 }
 
+/**
+ * `buf` (holding `n` bytes) in a buffer twice its size, but never larger than `limit` (a cap plus the one byte that
+ * proves it crossed): how capped reads of unknown length grow.
+ */
+export function grown(buf: Buffer, n: number, limit: number): Buffer<ArrayBuffer> {
+  const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, limit));
+  buf.copy(bigger, 0, 0, n);
+  return bigger;
+}
+
 /** TOO_LARGE: more than `maxBytes` of `subject`. */
 export function tooLarge(subject: string, maxBytes: number): CustomsError {
   return new CustomsError('TOO_LARGE', `${subject}: body too large: expected at most ${maxBytes} bytes, got more`, {
@@ -56,11 +66,7 @@ async function collectBulk(
   let n = 0;
   const sink = {
     space: (): Buffer => {
-      if (n === buf.length) {
-        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, maxBytes + 1));
-        buf.copy(bigger, 0, 0, n);
-        buf = bigger;
-      }
+      if (n === buf.length) buf = grown(buf, n, maxBytes + 1);
       return buf.subarray(n);
     },
     filled: (k: number): void => {

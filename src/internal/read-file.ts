@@ -8,6 +8,7 @@
  * then waited for a turn of an event loop that a pull keeps busy (src/internal/atomic.ts).
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { grown } from './limit.js';
 
 export interface RegularFileOptions {
   readonly maxBytes: number;
@@ -35,12 +36,7 @@ export function readRegularFileSync(path: string, options: RegularFileOptions): 
       if (got === 0) return buf.subarray(0, n);
       n += got;
       if (n > maxBytes) throw options.tooLarge(undefined);
-      if (n === buf.length) {
-        // It grew since fstat: keep reading, up to one byte past the cap.
-        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, maxBytes + 1));
-        buf.copy(bigger, 0, 0, n);
-        buf = bigger;
-      }
+      if (n === buf.length) buf = grown(buf, n, maxBytes + 1); // it grew since fstat: read on, to cap + 1
     }
   } finally {
     closeSync(fd);

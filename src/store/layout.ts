@@ -3,12 +3,13 @@
  * `blobs/<alg>/<hex>`. customs keeps its own bookkeeping (quarantine, lock) under `.customs/` inside the layout
  * so that temp files live on the same filesystem as `blobs/` and a rename into place is atomic.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { readdir, readFile } from '../internal/fsp.js';
 import { join } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { fsyncDir, TEMP_PREFIX, writeFileStaged } from '../internal/atomic.js';
 import { isJsonObject, parseStrictJsonBytes } from '../internal/json.js';
+import { readRegularFileSync } from '../internal/read-file.js';
 import { KiB } from '../internal/units.js';
 import { digestAlgorithm, digestHex, parseDigest, type Digest } from '../ref/index.js';
 import { emptyIndexDocument, serializeIndexDocument } from './index-file.js';
@@ -46,7 +47,7 @@ export function blobPathIn(root: string, digest: Digest): string {
  * Validate an existing layout or create a new one. With `create`, an absent or empty directory (or one left
  * half-initialised by an interrupted create) becomes a layout; the caller holds the store lock. Without it,
  * anything that is not a layout is refused with STORE_CORRUPT. Never modifies an existing layout. The common path
- * (a listing, the small `oci-layout` after lstat says it is a regular file) reads synchronously, as
+ * (a listing, and the small `oci-layout` read only if it is a regular file) is synchronous, as
  * src/internal/atomic.ts explains.
  */
 export async function validateLayout(root: string): Promise<'layout' | 'absent' | 'initialisable'> {
@@ -68,15 +69,20 @@ export async function validateLayout(root: string): Promise<'layout' | 'absent' 
 
 function checkOciLayoutFile(root: string): void {
   const path = join(root, OCI_LAYOUT_FILE);
+  const notRegular = (): CustomsError => notALayout(root, `${OCI_LAYOUT_FILE} is not a regular file`);
   let bytes: Buffer;
   try {
-    const st = lstatSync(path);
-    if (!st.isFile()) throw notALayout(root, `${OCI_LAYOUT_FILE} is not a regular file`);
-    if (st.size > MAX_OCI_LAYOUT_BYTES)
-      throw notALayout(root, `${OCI_LAYOUT_FILE} is ${st.size} bytes, not a layout marker`);
-    bytes = readFileSync(path);
+    // Checked on the file that is read (a symlink or FIFO swapped in after a check by path is refused, not read).
+    bytes = readRegularFileSync(path, {
+      maxBytes: MAX_OCI_LAYOUT_BYTES,
+      noFollow: true,
+      notRegular,
+      tooLarge: (size) =>
+        notALayout(root, `${OCI_LAYOUT_FILE} is ${size ?? `over ${MAX_OCI_LAYOUT_BYTES}`} bytes, not a layout marker`),
+    });
   } catch (err) {
     if (err instanceof CustomsError) throw err;
+    if (isErrno(err, 'ELOOP')) throw notRegular(); // a symbolic link
     throw ioError(`store ${root}`, `cannot read ${OCI_LAYOUT_FILE}`, err);
   }
   let doc: unknown;

@@ -4,8 +4,8 @@
  * there), gc (what must be kept) and fsck (what is broken). Bounded against hostile layouts: cycles are cut by
  * digest, and the number of nodes is capped.
  */
-import { CustomsError } from '../errors.js';
 import { lstatSync } from 'node:fs';
+import { CustomsError } from '../errors.js';
 import { tooLarge } from '../internal/limit.js';
 import { readRegularFileSync } from '../internal/read-file.js';
 import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/index.js';

@@ -3,25 +3,24 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BasicCredential, RegistryClient, type CredentialSource } from '../../src/registry/index.js';
 import { isCustomsError } from '../../src/errors.js';
 import type { Digest, Reference } from '../../src/ref/index.js';
 import type { ProgressEvent } from '../../src/oci/index.js';
 import {
-  OCI_MANIFEST,
+  certsDirTrusting,
+  type HostileServer,
+  layerDescriptor,
   makeTlsFixture,
   manifestBytes,
+  OCI_MANIFEST,
   recordConnections,
   serveBytes,
   sha256,
   startHostileServer,
   writeEndlessly,
-  type HostileServer,
-  layerDescriptor,
 } from './helpers/hostile-server.js';
 
 const PASSWORD = 'blob-test-password-7f3a';
@@ -221,9 +220,7 @@ describe('blob', () => {
     // https → http except to this machine).
     const tls = makeTlsFixture();
     const secure = await startHostileServer({ tls: { key: tls.serverKey, cert: tls.serverCert } });
-    const certsDir = mkdtempSync(join(tmpdir(), 'customs-certs-'));
-    mkdirSync(join(certsDir, secure.host));
-    writeFileSync(join(certsDir, secure.host, 'ca.crt'), tls.caCert);
+    const certsDir = certsDirTrusting(secure.host, tls.caCert);
     const c = new RegistryClient({ credentials: [], certsDirs: [certsDir], backoffBaseMs: 5 });
     try {
       const bytes = manifestBytes();

@@ -2,22 +2,21 @@
 // scheme decision that must never fall back to plain HTTP on a certificate error.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { RegistryClient } from '../../src/registry/index.js';
 import { isCustomsError, type CustomsError } from '../../src/errors.js';
 import type { ProgressEvent } from '../../src/oci/index.js';
 import type { Reference } from '../../src/ref/index.js';
 import {
-  OCI_MANIFEST,
+  certsDirTrusting,
+  type HostileServer,
   makeTlsFixture,
   manifestBytes,
+  OCI_MANIFEST,
   serveBytes,
   sha256,
   startHostileServer,
-  type HostileServer,
 } from './helpers/hostile-server.js';
 
 function ref(server: HostileServer, repository: string): Reference {
@@ -223,9 +222,7 @@ describe('transport', () => {
     const served = makeTlsFixture();
     const other = makeTlsFixture();
     const server = await startHostileServer({ tls: { key: served.serverKey, cert: served.serverCert } });
-    const certsDir = mkdtempSync(join(tmpdir(), 'customs-certs-'));
-    mkdirSync(join(certsDir, server.host));
-    writeFileSync(join(certsDir, server.host, 'ca.crt'), other.caCert);
+    const certsDir = certsDirTrusting(server.host, other.caCert);
     const c = new RegistryClient({ credentials: [], certsDirs: [certsDir], backoffBaseMs: 1 });
     try {
       server.route('GET', '/v2/tls/app/manifests/v1', (_req, res) =>
@@ -252,9 +249,7 @@ describe('transport', () => {
     // containers-certs.d(5) and registries.conf `insecure = true` semantics.
     const tls = makeTlsFixture();
     const server = await startHostileServer({ tls: { key: tls.serverKey, cert: tls.serverCert } });
-    const certsDir = mkdtempSync(join(tmpdir(), 'customs-certs-'));
-    mkdirSync(join(certsDir, server.host));
-    writeFileSync(join(certsDir, server.host, 'ca.crt'), tls.caCert);
+    const certsDir = certsDirTrusting(server.host, tls.caCert);
     const viaCa = new RegistryClient({ credentials: [], certsDirs: [certsDir] });
     const insecure = new RegistryClient({
       credentials: [],

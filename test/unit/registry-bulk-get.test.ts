@@ -90,6 +90,20 @@ function ok(body: Buffer, extraHeaders = ''): (s: Socket) => void {
   };
 }
 
+/** A 200 with `body` in chunks of `piece` bytes, each chunk's size line, data and CRLF written separately. */
+function chunked(body: Buffer, piece: number): (s: Socket) => void {
+  return (s) => {
+    s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+    for (let at = 0; at < body.length; at += piece) {
+      const part = body.subarray(at, at + piece);
+      s.write(`${part.length.toString(16)}\r\n`);
+      s.write(part);
+      s.write('\r\n');
+    }
+    s.end('0\r\n\r\n');
+  };
+}
+
 describe('bulk GET: framing and the zero-copy sink path', () => {
   test('fills a sink that runs out of room every few bytes with exactly the body', async () => {
     const body = randomBytes(300_000);
@@ -143,11 +157,7 @@ describe('bulk GET: framing and the zero-copy sink path', () => {
     const whole = await get();
     assert.ok(whole);
     assert.deepEqual(await readCapped(whole.body, body.length, 'manifest'), body);
-    respond = (s) => {
-      s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
-      for (let i = 0; i < 8; i++) s.write(`1000\r\n${'a'.repeat(4096)}\r\n`);
-      s.end('0\r\n\r\n');
-    };
+    respond = chunked(Buffer.alloc(8 * 4096, 'a'), 4096);
     const endless = await get();
     assert.ok(endless);
     await assert.rejects(
@@ -287,16 +297,7 @@ describe('bulk GET over TLS', () => {
 describe('bulk GET over TLS: chunked framing through a pausing sink', () => {
   test('a chunked body over TLS arrives whole while the sink keeps pausing (records after a pause are appended)', async () => {
     const body = randomBytes(3 * 1024 * 1024 + 77);
-    await tlsRoundTrips(body, 100 * 1024, (s) => {
-      s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
-      for (let at = 0; at < body.length; at += 50_000) {
-        const piece = body.subarray(at, at + 50_000);
-        s.write(`${piece.length.toString(16)}\r\n`);
-        s.write(piece);
-        s.write('\r\n');
-      }
-      s.end('0\r\n\r\n');
-    });
+    await tlsRoundTrips(body, 100 * 1024, chunked(body, 50_000));
   });
 });
 
@@ -366,16 +367,7 @@ describe('bulk GET: redirects and errors framed by Content-Length come back as t
 
   test('a chunked 200 body is decoded into a sink, split at awkward places', async () => {
     const body = randomBytes(70_000);
-    respond = (s) => {
-      s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
-      for (let at = 0; at < body.length; at += 9_999) {
-        const piece = body.subarray(at, at + 9_999);
-        s.write(`${piece.length.toString(16)}\r\n`);
-        s.write(piece);
-        s.write('\r\n');
-      }
-      s.end('0\r\n\r\n');
-    };
+    respond = chunked(body, 9_999);
     const res = await get();
     assert.ok(res);
     const sink = testSink(4096, 2);

@@ -15,7 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Descriptor } from '../../../src/oci/index.js';
@@ -176,6 +176,14 @@ export interface TlsFixture {
   readonly caCert: string;
   readonly serverKey: string;
   readonly serverCert: string;
+}
+
+/** A fresh certs.d base directory holding `caCert` as the CA for registry `host` (`certs.d/HOST/ca.crt`). */
+export function certsDirTrusting(host: string, caCert: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'customs-certs-'));
+  mkdirSync(join(dir, host));
+  writeFileSync(join(dir, host, 'ca.crt'), caCert);
+  return dir;
 }
 
 export function makeTlsFixture(): TlsFixture {
