@@ -61,10 +61,23 @@ export async function validateLayout(root: string): Promise<'layout' | 'absent' 
   }
   if (!entries.includes(OCI_LAYOUT_FILE)) {
     if (await isInitialisable(root, entries)) return 'initialisable';
-    throw notALayout(root, `no ${OCI_LAYOUT_FILE} file`);
+    // Another process may have finished creating the layout (the marker comes last) and begun filling it since
+    // the listing above: what looked like a half-made layout is now a real one. The marker is never removed, so
+    // one look after the check settles it.
+    if (!hasEntry(root, OCI_LAYOUT_FILE)) throw notALayout(root, `no ${OCI_LAYOUT_FILE} file`);
   }
   checkOciLayoutFile(root);
   return 'layout';
+}
+
+function hasEntry(root: string, name: string): boolean {
+  try {
+    lstatSync(join(root, name));
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw ioError(`store ${root}`, `cannot read ${name}`, err);
+  }
 }
 
 function checkOciLayoutFile(root: string): void {

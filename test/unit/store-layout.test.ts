@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -72,6 +73,31 @@ describe('openStore', () => {
     await writeFile(join(root, 'index.json'), '{"schemaVersion":2,"manifests":[]}');
     const store = await openStore(root, { create: true });
     assert.deepEqual(await store.list(), []);
+  });
+
+  // Found by CI: several `customs pull`s into one fresh store. One listed the directory before another's create
+  // wrote the marker, then saw blobs it had since stored and refused the store as "not a layout".
+  it('opens a layout that another process finished creating and began filling after the first look', async () => {
+    const root = await tempDir();
+    await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(join(root, 'index.json'), '{"schemaVersion":2,"manifests":[]}');
+    const opening = openStore(root, { create: false });
+    // The directory was listed synchronously inside the call; what follows is the other process's work.
+    writeFileSync(join(root, 'blobs', 'sha256', 'a'.repeat(64)), 'content');
+    writeFileSync(join(root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    const store = await opening;
+    assert.deepEqual(await store.list(), []);
+  });
+
+  it('still refuses a directory with content and no marker', async () => {
+    const root = await tempDir();
+    await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(join(root, 'blobs', 'sha256', 'a'.repeat(64)), 'content');
+    await assert.rejects(openStore(root, { create: true }), (err: unknown) => {
+      assert.ok(err instanceof CustomsError && err.code === 'STORE_CORRUPT');
+      assert.match(err.message, /no oci-layout file/);
+      return true;
+    });
   });
 });
 
