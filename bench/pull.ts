@@ -95,7 +95,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < RUNS; i++) {
         const dir = await mkdtemp(join(tmpdir(), 'customs-bench-'));
         try {
-          const env = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'cfg') };
+          // The caller's environment, as a user's command would have it (NODE_EXTRA_CA_CERTS included: see
+          // bin/customs), with a fresh HOME and config so that neither peer reads the caller's own files.
+          const env = { ...process.env, HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'cfg') };
           if (ca !== undefined) {
             await mkdir(join(dir, 'cfg', 'certs.d', reg.host), { recursive: true });
             await writeFile(join(dir, 'cfg', 'certs.d', reg.host, 'ca.crt'), ca);
@@ -106,11 +108,7 @@ async function main(): Promise<void> {
           const customs = async (): Promise<void> => {
             await settleDisk();
             samples.customs.push(
-              await timed(
-                process.execPath,
-                [CLI, 'pull', img.reference, '--store', join(dir, 'c'), '-q', '--insecure-policy'],
-                env,
-              ),
+              await timed(CLI, ['pull', img.reference, '--store', join(dir, 'c'), '-q', '--insecure-policy'], env),
             );
           };
           const skopeo = async (): Promise<void> => {
@@ -140,7 +138,8 @@ async function main(): Promise<void> {
       const runs = (k: keyof typeof samples): string => samples[k].map((x) => x.seconds.toFixed(3)).join(' ');
       rows.push(`${''.padEnd(18)} runs (s): customs ${runs('customs')} | skopeo ${runs('skopeo')}`);
     }
-    const report = `bench/pull: ${RUNS} run(s) each, median wall time, peak RSS; synth scale ${SCALE}${TLS ? '; HTTPS' : ''}\n${rows.join('\n')}\n`;
+    const extraCas = process.env.NODE_EXTRA_CA_CERTS === undefined ? '' : '; NODE_EXTRA_CA_CERTS set';
+    const report = `bench/pull: ${RUNS} run(s) each, median wall time, peak RSS; synth scale ${SCALE}${TLS ? '; HTTPS' : ''}${extraCas}\n${rows.join('\n')}\n`;
     process.stdout.write(report);
     await writeFile(join(tmpdir(), 'customs-bench-pull.txt'), report);
   } finally {

@@ -44,18 +44,15 @@ async function main(): Promise<void> {
   try {
     const wanted = (values.images ?? '').split(',').filter(Boolean) as ('debian' | 'synth')[];
     const pushed = await pushImages(reg, wanted, { synthScale: SCALE });
-    const env = { PATH: process.env.PATH ?? '', HOME: join(work, 'home'), CUSTOMS_CONFIG: join(work, 'cfg') };
+    // The caller's environment (NODE_EXTRA_CA_CERTS included: see bin/customs), with a fresh HOME and config.
+    const env = { ...process.env, HOME: join(work, 'home'), CUSTOMS_CONFIG: join(work, 'cfg') };
     const store = join(work, 'store');
     const rows: string[] = [];
     for (const img of pushed.filter((p) => p.name === 'debian:bookworm' || p.name === 'synth:big')) {
-      const pulled = await run(
-        process.execPath,
-        [CLI, 'pull', img.reference, '--store', store, '-q', '--insecure-policy'],
-        { env },
-      );
+      const pulled = await run(CLI, ['pull', img.reference, '--store', store, '-q', '--insecure-policy'], { env });
       if (pulled.code !== 0) throw new Error(pulled.stderr);
       const manifest = JSON.parse(
-        (await run(process.execPath, [CLI, 'inspect', img.reference, '--raw', '--store', store], { env })).stdout,
+        (await run(CLI, ['inspect', img.reference, '--raw', '--store', store], { env })).stdout,
       ) as { layers: { digest: string }[] };
       const layerPaths = manifest.layers.map((l) => join(store, 'blobs', 'sha256', l.digest.slice(7)));
       const bytes = (await Promise.all(layerPaths.map((p) => readFile(p)))).reduce((n, b) => n + b.length, 0);
@@ -73,9 +70,7 @@ async function main(): Promise<void> {
         // files right after a large delete is slow (the inode allocator skips recently freed inodes), so deleting
         // between runs would penalise whichever tool runs next.
         const customs = async () =>
-          s.customs.push(
-            await timed(process.execPath, [CLI, 'unpack', img.reference, join(d, 'c'), '--store', store, '-q'], env),
-          );
+          s.customs.push(await timed(CLI, ['unpack', img.reference, join(d, 'c'), '--store', store, '-q'], env));
         const umoci = async () =>
           s.umoci.push(
             await timed('umoci', ['unpack', '--rootless', '--image', `${store}:${img.reference}`, join(d, 'u')]),

@@ -36,7 +36,7 @@ if (!Number.isSafeInteger(KEYS) || KEYS < 1) throw new Error(`--keys: expected a
 /** Wall milliseconds of one customs invocation; throws when it fails. */
 async function timedCustoms(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const r = await run(process.execPath, [CLI, ...args], { env, timeoutMs: 300_000 });
+  const r = await run(CLI, [...args], { env, timeoutMs: 300_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.code !== 0) throw new Error(`customs ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
   return ms;
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     const busybox = pushed.find((p) => p.name === 'busybox:latest');
     if (busybox === undefined) throw new Error('busybox:latest was not pushed');
     const ref = busybox.reference;
-    const env = { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'cfg') };
+    // The caller's environment (NODE_EXTRA_CA_CERTS included: see bin/customs), with a fresh HOME and config.
+    const env = { ...process.env, HOME: join(dir, 'home'), CUSTOMS_CONFIG: join(dir, 'cfg') };
 
     // Setup: KEYS key pairs, each signs the image (customs sign appends to the .sig manifest).
     const setupStore = join(dir, 'setup-store');

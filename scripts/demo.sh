@@ -22,9 +22,10 @@ if [ ! -d node_modules ]; then
   npm ci
 fi
 npm run build
-cli=$repo/dist/bundle/customs.js
-if [ ! -f "$cli" ]; then
-  echo "demo: $cli was not built; the customs CLI (src/cli/main.ts) is missing" >&2
+# The `customs` command as installed (bin/customs starts Node on the bundle that npm run build made).
+cli=$repo/bin/customs
+if [ ! -f "$repo/dist/bundle/customs.js" ]; then
+  echo "demo: $repo/dist/bundle/customs.js was not built; the customs CLI (src/cli/main.ts) is missing" >&2
   exit 1
 fi
 
@@ -62,13 +63,13 @@ export HOME=$tmp/home
 policy=$CUSTOMS_CONFIG/policy.json
 customs() {
   printf '\n$ customs %s\n' "$*"
-  node "$cli" "$@"
+  "$cli" "$@"
 }
 # Show a command that is expected to be refused, with its exit code, without stopping the demo.
 refused() {
   printf '\n$ customs %s   # expected to be refused\n' "$*"
   set +e
-  node "$cli" "$@"
+  "$cli" "$@"
   code=$?
   set -e
   echo "(exit $code)"

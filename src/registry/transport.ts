@@ -21,6 +21,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { CustomsError } from '../errors.js';
+import { defaultSecureContext, nodeDefaultLacksExtraCas, systemRoots } from '../internal/extra-ca.js';
 import { redactUrl, sanitizeForDisplay, scrubSecrets } from '../internal/redact.js';
 import type { Agent } from '../internal/undici-agent.js';
 import { isLinkLocalOrUnsafeHost, isLoopbackHost } from './auth/index.js';
@@ -245,10 +246,14 @@ function memoized<T>(cache: Map<string, Promise<T>>, key: string, create: () => 
  * client certificate. node:tls loads only here (or for an HTTPS request, bulk-get.ts).
  */
 async function registryContext(host: string, tls: RegistryTls, withRoots: boolean): Promise<SecureContext> {
-  const { createSecureContext, rootCertificates } = await import('node:tls');
+  // Without certs.d CAs (a client certificate only) the default roots apply: Node's own, unless bin/customs kept
+  // NODE_EXTRA_CA_CERTS from Node (src/internal/extra-ca.ts).
+  const needsRoots = tls.ca === undefined ? nodeDefaultLacksExtraCas() : withRoots;
+  const [{ createSecureContext }, roots] = await Promise.all([import('node:tls'), needsRoots ? systemRoots() : []]);
+  const ca = [...roots, ...(tls.ca ?? [])];
   try {
     return createSecureContext({
-      ...(tls.ca === undefined ? {} : { ca: withRoots ? [...rootCertificates, ...tls.ca] : [...tls.ca] }),
+      ...(ca.length === 0 ? {} : { ca }),
       ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
     });
   } catch (err) {
@@ -431,12 +436,21 @@ export class Transport {
   }
 
   async #loadConnectOptions(route: Route, signal?: AbortSignal): Promise<BulkConnectOptions> {
-    if (route.kind === 'foreign') return { tls: { rejectUnauthorized: true }, ...plainConnectOptions(route) };
+    if (route.kind === 'foreign') {
+      // Token realms and blob redirects: the default roots (with NODE_EXTRA_CA_CERTS, src/internal/extra-ca.ts).
+      const secureContext = await defaultSecureContext();
+      return { tls: { rejectUnauthorized: true, secureContext }, ...plainConnectOptions(route) };
+    }
     const tls = await loadRegistryTls(this.#options.certsDirs, route.host, signal);
     // containers-registries.conf(5) `insecure = true`: plain HTTP allowed and TLS verification skipped.
     const rejectUnauthorized = !this.#options.isInsecure(route.host);
     const custom = tls.ca !== undefined || (tls.cert !== undefined && tls.key !== undefined);
-    if (!custom) return { tls: { rejectUnauthorized, secureContext: undefined } };
+    if (!custom) {
+      // The default roots, read only for an HTTPS registry that verifies them (a plain-HTTP one never gets here
+      // through the bulk path, and its undici agent never makes a TLS connection).
+      const verifies = rejectUnauthorized && (await this.origin(route.host, signal)).protocol === 'https:';
+      return { tls: { rejectUnauthorized, secureContext: verifies ? await defaultSecureContext() : undefined } };
+    }
     // One SecureContext per registry for every connection (undici's and the bulk reader's). With certs.d CAs it
     // trusts them alone at first: the system roots are parsed (~40 ms) only if a certificate needs them, and never
     // when nothing is verified (`insecure`).

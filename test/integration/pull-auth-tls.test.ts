@@ -98,6 +98,26 @@ describe('TLS registry with a private CA', () => {
     assert.equal(index.manifests.length, 1);
   });
 
+  test('trusts a CA named by NODE_EXTRA_CA_CERTS, as Node does, though bin/customs keeps it from Node', async () => {
+    // bin/customs hands the file to customs as CUSTOMS_EXTRA_CA_CERTS (Node would parse it at start-up, ~37 ms);
+    // customs must still trust it for registries, with and without certs.d material, and read it only for TLS.
+    const sb = await sandbox();
+    const ref = `${tlsReg.host}/busybox:latest`;
+    const bundle = join(sb.dir, 'extra-cas.pem');
+    await writeFile(bundle, `# a comment line, as in Debian's bundle\n${await readFile(tlsReg.caFile!, 'utf8')}`);
+    const ok = await sb.customs(['pull', ref, '-q'], { env: { NODE_EXTRA_CA_CERTS: bundle } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.doesNotMatch(ok.stderr, /Warning/);
+
+    // The same file, unreadable: ignored with Node's own warning, and the registry's CA is then unknown.
+    const missing = await sb.customs(['pull', ref, '--store', join(sb.dir, 's2')], {
+      env: { NODE_EXTRA_CA_CERTS: join(sb.dir, 'absent.pem') },
+    });
+    assert.equal(missing.code, 4, missing.stderr);
+    assert.match(missing.stderr, /Ignoring extra certs from `[^`]*absent\.pem`, load failed/);
+    assert.match(missing.stderr, /certificate/i);
+  });
+
   test('pulls the 51 MB Debian layer over TLS intact, repeatedly (large TLS bodies through the bulk reader)', async () => {
     // Regression: TLS bodies read with onread lost records once the quarantine's buffers were full; every pull
     // of a large layer from an HTTPS registry failed its digest check. Three pulls, each verified and fsck-clean.

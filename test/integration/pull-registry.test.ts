@@ -202,7 +202,7 @@ describe('customs pull against docker-registry', () => {
     const sb = await sandbox();
     const debian = image('debian:bookworm');
     for (const delayMs of [150, 400, 900]) {
-      const child = spawn(process.execPath, [CLI, 'pull', debian.reference, '-q'], { env: sb.env, stdio: 'ignore' });
+      const child = spawn(CLI, ['pull', debian.reference, '-q'], { env: sb.env, stdio: 'ignore' });
       const exited = new Promise((r) => child.once('exit', r));
       await new Promise((r) => setTimeout(r, delayMs));
       child.kill('SIGKILL');

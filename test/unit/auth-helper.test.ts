@@ -18,6 +18,7 @@ const FAKE_HELPER = `#!/bin/sh
 read -r server
 printf '%s' "$server" > "$FAKE_LOG_DIR/last-server"
 printf '%s' "$1" > "$FAKE_LOG_DIR/last-arg"
+printf '%s|%s' "\${NODE_EXTRA_CA_CERTS-unset}" "\${CUSTOMS_EXTRA_CA_CERTS-unset}" > "$FAKE_LOG_DIR/last-ca-env"
 case "$server" in
   quay.io) printf '{"ServerURL":"quay.io","Username":"alice","Secret":"helper-pw-1"}' ;;
   ${DOCKER_HUB_INDEX_URL}) printf '{"ServerURL":"x","Username":"<token>","Secret":"refresh-tok-9"}\\n' ;;
@@ -50,6 +51,16 @@ test('a credential helper answer becomes a basic credential; the helper gets `ge
   const { readFile } = await import('node:fs/promises');
   assert.equal(await readFile(join(dir, 'last-server'), 'utf8'), 'quay.io');
   assert.equal(await readFile(join(dir, 'last-arg'), 'utf8'), 'get');
+});
+
+test('a helper gets NODE_EXTRA_CA_CERTS back as the user set it, whatever bin/customs did with it', async () => {
+  // bin/customs moves the variable to CUSTOMS_EXTRA_CA_CERTS for customs' own start-up (src/internal/extra-ca.ts);
+  // a helper that is itself a Node program calling an HTTPS API must still see the user's extra CAs.
+  const { readFile } = await import('node:fs/promises');
+  await getFromCredentialHelper('fake', 'quay.io', { ...env, CUSTOMS_EXTRA_CA_CERTS: '/etc/extra-cas.pem' });
+  assert.equal(await readFile(join(dir, 'last-ca-env'), 'utf8'), '/etc/extra-cas.pem|unset');
+  await getFromCredentialHelper('fake', 'quay.io', env);
+  assert.equal(await readFile(join(dir, 'last-ca-env'), 'utf8'), 'unset|unset');
 });
 
 test('Username "<token>" marks an identity token; Docker Hub is asked for by its index URL', async () => {

@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { access } from '../../internal/fsp.js';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CustomsError } from '../../errors.js';
+import { withNodeExtraCaCerts } from '../../internal/extra-ca.js';
 import { isJsonObject, parseStrictJsonBytes } from '../../internal/json.js';
 import { KiB } from '../../internal/units.js';
 import { BasicCredential, IdentityTokenCredential, type Credential, type CredentialSource } from './credentials.js';
@@ -73,7 +74,8 @@ async function run(file: string, program: string, input: string, env: Env, signa
     };
     const child = spawn(file, ['get'], {
       shell: false,
-      env: { ...env },
+      // NODE_EXTRA_CA_CERTS as the user set it: a helper may be a Node program calling an HTTPS API.
+      env: withNodeExtraCaCerts(env),
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: HELPER_TIMEOUT_MS,
       killSignal: 'SIGKILL',

@@ -9,6 +9,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { CustomsError, isCustomsError } from '../../errors.js';
+import { defaultSecureContext } from '../../internal/extra-ca.js';
 import { readCapped } from '../../internal/limit.js';
 import { isJsonObject, parseStrictJsonBytes } from '../../internal/json.js';
 import { redactUrl } from '../../internal/redact.js';
@@ -194,10 +195,15 @@ export async function fetchNotaryMetadata(
   const prefix = base.pathname.replace(/\/+$/, '');
   const urlFor = (name: string): URL => new URL(`${prefix}/v2/${gun}/_trust/tuf/${name}.json`, base);
   // Loaded on first use, like the registry transport's: most commands never talk to a Notary server.
-  const { Agent } = await import('../../internal/undici-agent.js');
+  const [{ Agent }, defaultContext] = await Promise.all([
+    import('../../internal/undici-agent.js'),
+    options.ca === undefined ? defaultSecureContext() : undefined,
+  ]);
   const agent = new Agent({
     connect: {
       ...(options.ca === undefined ? {} : { ca: Buffer.from(options.ca).toString('utf8') }),
+      // The default roots with NODE_EXTRA_CA_CERTS when bin/customs kept it from Node (src/internal/extra-ca.ts).
+      ...(defaultContext === undefined ? {} : { secureContext: defaultContext }),
       rejectUnauthorized: true,
     },
     headersTimeout: timeoutMs,

@@ -5,8 +5,11 @@ import { join, relative } from 'node:path';
 import { REPO_ROOT } from './repo-root.js';
 import { run, type RunResult } from './run.js';
 
-/** The shipped CLI: the esbuild bundle (scripts/bundle.mjs), so the tests run what users run. */
-export const CLI = join(REPO_ROOT, 'dist', 'bundle', 'customs.js');
+/**
+ * The shipped `customs` command: bin/customs, which starts Node on the esbuild bundle (scripts/bundle.mjs), so
+ * the tests run what users run. Executed directly (it is a shell script), never as `node CLI`.
+ */
+export const CLI = join(REPO_ROOT, 'bin', 'customs');
 
 /** The policy every sandbox starts with: accept any image (as `--insecure-policy`, but through the file). */
 export const ACCEPT_ANYTHING_POLICY = `${JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] })}\n`;
@@ -43,7 +46,7 @@ export async function sandbox(): Promise<Sandbox> {
     store,
     env,
     customs: (args, opts = {}) =>
-      run(process.execPath, [CLI, ...args], {
+      run(CLI, args, {
         env: { ...env, ...(opts.env ?? {}) },
         timeoutMs: opts.timeoutMs ?? 120_000,
         ...(opts.input === undefined ? {} : { input: opts.input }),
