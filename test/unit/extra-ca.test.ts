@@ -5,12 +5,15 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { rootCertificates } from 'node:tls';
 import {
   extraCaCertificates,
   extraCaFile,
   nodeDefaultLacksExtraCas,
+  systemRoots,
   withNodeExtraCaCerts,
 } from '../../src/internal/extra-ca.js';
+import { makeTlsFixture } from '../adversarial/helpers/hostile-server.js';
 import { REPO_ROOT } from '../integration/helpers/repo-root.js';
 import { run } from '../integration/helpers/run.js';
 
@@ -95,4 +98,21 @@ test('bin/customs keeps NODE_EXTRA_CA_CERTS from Node’s start-up', async () =>
     timeoutMs: 30_000,
   });
   assert.match(direct.stderr, /Ignoring extra certs from/);
+});
+
+test('the default roots are Node’s plus the extra file’s other certificates, each once', async () => {
+  // The file repeats one of Node's roots (wrapped differently, as bundles are) and adds a CA of its own.
+  const dir = await mkdtemp(join(tmpdir(), 'customs-extra-ca-'));
+  const file = join(dir, 'bundle.pem');
+  const own = makeTlsFixture().caCert.trim();
+  const repeated = rootCertificates[0]!.replace(/\n/g, '\r\n');
+  await writeFile(file, `${repeated}\n${own}\n`);
+  process.env.CUSTOMS_EXTRA_CA_CERTS = file; // read once, at the first call (each test file is its own process)
+  try {
+    const roots = await systemRoots();
+    assert.equal(roots.length, rootCertificates.length + 1);
+    assert.equal(roots.at(-1), own);
+  } finally {
+    delete process.env.CUSTOMS_EXTRA_CA_CERTS;
+  }
 });
