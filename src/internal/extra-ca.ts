@@ -90,7 +90,20 @@ export function systemRoots(): Promise<readonly string[]> {
     // Each PEM in a `ca` list is parsed again when a context is made (~0.15 ms a certificate). An extra file is
     // often the system bundle, which repeats most of Node's roots (Debian's: 122 of 144): add only the others.
     const known = new Set(rootCertificates.map(pemKey));
-    return [...rootCertificates, ...extraCaCertificates(file).filter((pem) => !known.has(pemKey(pem)))];
+    const others = extraCaCertificates(file).filter((pem) => !known.has(pemKey(pem)));
+    // A block that is not a certificate would make every context built with it fail: like Node, leave it out
+    // with a warning (leaving a certificate out never trusts more).
+    const { X509Certificate } = await import('node:crypto');
+    const usable = others.filter((pem) => {
+      try {
+        new X509Certificate(pem);
+        return true;
+      } catch (err) {
+        warnIgnored(file, `a PEM block is not a certificate (${(err as NodeJS.ErrnoException).code ?? 'unparsable'})`);
+        return false;
+      }
+    });
+    return [...rootCertificates, ...usable];
   })();
   return roots;
 }
@@ -118,7 +131,7 @@ export function defaultSecureContext(env: Env = process.env): Promise<SecureCont
     } catch (err) {
       throw new CustomsError(
         'CONFIG_INVALID',
-        `NODE_EXTRA_CA_CERTS ${moved}: a certificate in it is unusable: ${err instanceof Error ? err.message : String(err)}`,
+        `NODE_EXTRA_CA_CERTS ${moved}: the trust store cannot be built: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err, hint: 'Fix the file (PEM certificates only) or unset NODE_EXTRA_CA_CERTS.' },
       );
     }

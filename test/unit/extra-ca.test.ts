@@ -25,7 +25,7 @@ async function warningsOf(fn: () => unknown): Promise<string[]> {
   const on = (w: Error): void => void seen.push(w.message);
   process.on('warning', on);
   try {
-    fn();
+    await fn();
     await new Promise((r) => setImmediate(r));
   } finally {
     process.off('warning', on);
@@ -100,18 +100,23 @@ test('bin/customs keeps NODE_EXTRA_CA_CERTS from Node’s start-up', async () =>
   assert.match(direct.stderr, /Ignoring extra certs from/);
 });
 
-test('the default roots are Node’s plus the extra file’s other certificates, each once', async () => {
+test('the default roots are Node’s plus the extra file’s other certificates, each once, never a broken block', async () => {
   // The file repeats one of Node's roots (wrapped differently, as bundles are) and adds a CA of its own.
   const dir = await mkdtemp(join(tmpdir(), 'customs-extra-ca-'));
   const file = join(dir, 'bundle.pem');
   const own = makeTlsFixture().caCert.trim();
   const repeated = rootCertificates[0]!.replace(/\n/g, '\r\n');
-  await writeFile(file, `${repeated}\n${own}\n`);
+  const broken = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----';
+  await writeFile(file, `${repeated}\n${broken}\n${own}\n`);
   process.env.CUSTOMS_EXTRA_CA_CERTS = file; // read once, at the first call (each test file is its own process)
   try {
-    const roots = await systemRoots();
+    let roots: readonly string[] = [];
+    const warnings = await warningsOf(async () => (roots = await systemRoots()));
     assert.equal(roots.length, rootCertificates.length + 1);
     assert.equal(roots.at(-1), own);
+    // The block that is not a certificate is left out, with Node's warning, instead of failing every context.
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /Ignoring extra certs from `[^`]+`, load failed: a PEM block is not a certificate/);
   } finally {
     delete process.env.CUSTOMS_EXTRA_CA_CERTS;
   }
