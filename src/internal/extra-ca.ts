@@ -119,7 +119,8 @@ let defaultContext: Promise<SecureContext | undefined> | undefined;
 /**
  * The SecureContext for a TLS connection that trusts the default roots, or undefined when Node's own default is
  * exactly that (no extra file, or Node was given it itself). Built once, on the first TLS connection that needs
- * it: parsing the roots costs ~40 ms.
+ * it. Its cost is Node's: the first SecureContext of a process builds Node's root store (~22 ms, even for a
+ * context given only a `ca` list), and every PEM in the list is parsed again (~0.15 ms each).
  */
 export function defaultSecureContext(env: Env = process.env): Promise<SecureContext | undefined> {
   if (!nodeDefaultLacksExtraCas(env)) return Promise.resolve(undefined);

@@ -6,7 +6,7 @@
  *
  * Extra CAs are added to the system roots (`tls.rootCertificates`), never replace them, and apply only to
  * connections to that registry host. The transport trusts the extra CAs alone first and adds the roots only when
- * a certificate does not chain to them (transport.ts): parsing the ~140 roots costs ~40 ms with OpenSSL 3. A
+ * a certificate does not chain to them (transport.ts): the ~140 roots in a `ca` list are parsed again, ~22 ms. A
  * `.cert` without its `.key` (or the reverse) is a configuration error, not silently ignored: a half-configured
  * client certificate would make customs connect as nobody.
  */

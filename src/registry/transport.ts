@@ -447,8 +447,8 @@ export class Transport {
       return { tls: { rejectUnauthorized, secureContext: verifies ? await defaultSecureContext() : undefined } };
     }
     // One SecureContext per registry for every connection (undici's and the bulk reader's). With certs.d CAs it
-    // trusts them alone at first: the system roots are parsed (~40 ms) only if a certificate needs them, and never
-    // when nothing is verified (`insecure`).
+    // trusts them alone at first: the system roots are parsed into it (~22 ms) only if a certificate needs them,
+    // and never when nothing is verified (`insecure`).
     const context = async (withRoots: boolean): Promise<BulkConnectOptions> => ({
       tls: { rejectUnauthorized, secureContext: await registryContext(route.host, tls, withRoots) },
     });
