@@ -4,7 +4,7 @@
  * so that temp files live on the same filesystem as `blobs/` and a rename into place is atomic.
  */
 import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
-import { readdir, readFile } from '../internal/fsp.js';
+import { readdir } from '../internal/fsp.js';
 import { join } from 'node:path';
 import { CustomsError } from '../errors.js';
 import { fsyncDir, TEMP_PREFIX, writeFileStaged } from '../internal/atomic.js';
@@ -27,6 +27,8 @@ export const LOCK_FILE = join(CUSTOMS_DIR, 'lock');
 export const IMAGE_LAYOUT_VERSION = '1.0.0';
 /** `oci-layout` is a tiny JSON file; anything bigger is not one. */
 const MAX_OCI_LAYOUT_BYTES = 4 * KiB;
+/** An index.json an interrupted create left: ~100 bytes with no entries; anything bigger holds something. */
+const MAX_EMPTY_INDEX_BYTES = 4 * KiB;
 
 /** Digest algorithms that may appear as directories under `blobs/`. */
 export const BLOB_ALGORITHMS = ['sha256', 'sha512'] as const;
@@ -129,7 +131,14 @@ async function isInitialisable(root: string, entries: readonly string[]): Promis
     }
     if (name === INDEX_FILE) {
       try {
-        const doc = parseStrictJsonBytes(await readFile(join(root, INDEX_FILE)), INDEX_FILE);
+        // Read like every small store file: a FIFO or symlink planted here is refused, not waited on or followed.
+        const bytes = readRegularFileSync(join(root, INDEX_FILE), {
+          maxBytes: MAX_EMPTY_INDEX_BYTES,
+          noFollow: true,
+          notRegular: () => new Error('not a regular file'),
+          tooLarge: () => new Error('too large for an empty index'),
+        });
+        const doc = parseStrictJsonBytes(bytes, INDEX_FILE);
         if (!isJsonObject(doc) || !Array.isArray(doc.manifests) || doc.manifests.length !== 0) return false;
       } catch {
         return false;

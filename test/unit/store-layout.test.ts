@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -87,6 +88,19 @@ describe('openStore', () => {
     writeFileSync(join(root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
     const store = await opening;
     assert.deepEqual(await store.list(), []);
+  });
+
+  // The "hanging fifo" class (containerd/containerd#330): a FIFO planted as the index.json of a half-made store
+  // must be refused at once, never waited on.
+  it('refuses a half-made store whose index.json is a FIFO, without waiting on it', { timeout: 10_000 }, async () => {
+    const root = await tempDir();
+    await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+    execFileSync('mkfifo', [join(root, 'index.json')]);
+    await assert.rejects(openStore(root, { create: true }), (err: unknown) => {
+      assert.ok(err instanceof CustomsError && err.code === 'STORE_CORRUPT');
+      assert.match(err.message, /no oci-layout file/);
+      return true;
+    });
   });
 
   it('still refuses a directory with content and no marker', async () => {
