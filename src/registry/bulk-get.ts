@@ -13,8 +13,8 @@
  * `bulkGet` return `undefined` after closing the connection, and the caller sends the same idempotent GET
  * through undici, which stays the one place that follows the rest of HTTP. The response head is parsed strictly
  * (RFC 9112 §2-§5: CRLF lines, token names, no obs-fold, no NUL/CR/LF in values, head ≤ 64 KiB, whole within
- * the timeout); a malformed head is an error, never guessed at. The transport sends every GET through it first
- * (transport.ts).
+ * the timeout); a malformed head is an error, never guessed at. The transport uses it for blob GETs and for
+ * every GET to a plain-HTTP origin or a loopback host (transport.ts).
  *
  * Timeouts and errors carry the same codes as undici's (UND_ERR_CONNECT_TIMEOUT, UND_ERR_HEADERS_TIMEOUT,
  * UND_ERR_BODY_TIMEOUT, UND_ERR_SOCKET for a connection closed early), so retry, resume and translateError

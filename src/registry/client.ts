@@ -124,6 +124,8 @@ interface AuthContext {
 interface RequestInit {
   readonly method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
   readonly body?: Buffer;
+  /** A blob body: let the transport try its bulk path (HttpRequest.bulk). */
+  readonly bulk?: boolean;
 }
 
 interface AuthHeader {
@@ -306,6 +308,7 @@ export class RegistryClient implements Source {
           offset > 0 ? { range: `bytes=${offset}-` } : {},
           `blob ${subject}`,
           sig,
+          { bulk: true },
         );
         await this.#checkStatus(ctx, res, offset > 0 ? [200, 206] : [200], `${subject}: blob`, sig);
         return res;
@@ -829,6 +832,7 @@ export class RegistryClient implements Source {
         {
           url: current,
           ...(init.method === undefined ? {} : { method: init.method }),
+          ...(init.bulk === true ? { bulk: true } : {}),
           ...(init.body === undefined ? {} : { body: init.body }),
           headers: {
             ...headers,

@@ -13,8 +13,9 @@
  * No agent follows redirects (undici 7 does not unless a redirect interceptor is added); the client checks
  * every hop itself (redirects.ts).
  *
- * Every GET first goes through bulk-get.ts, with the same connect options (TLS material and lookup guard); a
- * response it cannot frame is sent again through undici, which also sends every other method.
+ * Blob GETs (`bulk`), every GET to a plain-HTTP origin and every GET to a loopback host first go through
+ * bulk-get.ts, with the same connect options (TLS material and lookup guard); a response it cannot frame is sent
+ * again through undici.
  */
 import type { LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
@@ -51,6 +52,11 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** Request body; a Buffer so a push can be re-sent after an auth challenge or a 307/308 redirect. */
   readonly body?: string | Buffer;
+  /**
+   * A blob GET whose body is large: try the bulk path (bulk-get.ts), which reads into the consumer's buffers.
+   * Responses it does not handle are sent again through undici.
+   */
+  readonly bulk?: boolean;
 }
 
 /** Which agent carries a request: the registry's own (its TLS material), or the shared foreign one. */
@@ -337,11 +343,15 @@ export class Transport {
 
   async #sendOnce(route: Route, req: HttpRequest, method: string, signal?: AbortSignal): Promise<HttpResponse> {
     signal?.throwIfAborted();
-    // Every GET takes the bulk path first (bulk-get.ts: reads into the consumer's buffers, one request per
-    // connection); undici sends only what it cannot (other methods, bodies, responses it leaves to undici). A
-    // pull then never loads undici: loading it (a 375 KB bundle, compiled at run time) and its first TLS
-    // connection took ~75 ms of a pull from an HTTPS registry, where one more TLS handshake per GET costs ~3 ms.
-    if (method === 'GET' && req.body === undefined) {
+    // Blob GETs take the bulk path (reads into the consumer's buffers, one request per connection). So does every
+    // GET to a plain-HTTP origin (loopback, or a registry the user marked insecure) and to a loopback host over
+    // HTTPS: there a connection per request costs nothing, and a pull never loads undici (a 375 KB bundle
+    // compiled at run time; with its first TLS connection ~75 ms of a pull from an HTTPS registry on 127.0.0.1,
+    // against ~3 ms for one more local handshake). Other GETs to a remote HTTPS registry (manifests, tokens,
+    // signatures) go through undici: its kept-alive connection saves each one after the first the two round trips
+    // of a new TLS connection, which over a WAN outweigh loading undici once.
+    const viaBulk = req.bulk === true || req.url.protocol === 'http:' || isLoopbackHost(req.url.hostname);
+    if (viaBulk && method === 'GET' && req.body === undefined) {
       const res = await bulkGet({
         url: req.url,
         headers: req.headers,
