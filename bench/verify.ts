@@ -36,7 +36,7 @@ if (!Number.isSafeInteger(KEYS) || KEYS < 1) throw new Error(`--keys: expected a
 /** Wall milliseconds of one customs invocation; throws when it fails. */
 async function timedCustoms(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const r = await run(CLI, [...args], { env, timeoutMs: 300_000 });
+  const r = await run(CLI, args, { env, timeoutMs: 300_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.code !== 0) throw new Error(`customs ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
   return ms;

@@ -26,12 +26,15 @@ const MAX_EXTRA_CA_FILE_BYTES = 16 * MiB;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** The variable's value; empty counts as unset, as Node treats an empty NODE_EXTRA_CA_CERTS. */
+function setIn(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === '' ? undefined : value;
+}
+
 /** The extra CA file in effect, if any: the one bin/customs moved aside, else the one Node was given. */
 export function extraCaFile(env: Env = process.env): string | undefined {
-  const moved = env[CUSTOMS_EXTRA_CA_CERTS];
-  if (moved !== undefined && moved !== '') return moved;
-  const own = env[NODE_EXTRA_CA_CERTS];
-  return own === undefined || own === '' ? undefined : own;
+  return setIn(env, CUSTOMS_EXTRA_CA_CERTS) ?? setIn(env, NODE_EXTRA_CA_CERTS);
 }
 
 /**
@@ -39,10 +42,11 @@ export function extraCaFile(env: Env = process.env): string | undefined {
  * HTTPS API): NODE_EXTRA_CA_CERTS as the user set it, customs' own name for it gone.
  */
 export function withNodeExtraCaCerts(env: Env): Record<string, string | undefined> {
-  const { [CUSTOMS_EXTRA_CA_CERTS]: moved, ...rest } = env;
-  const out: Record<string, string | undefined> = { ...rest };
-  if (moved !== undefined && moved !== '' && (out[NODE_EXTRA_CA_CERTS] ?? '') === '') out[NODE_EXTRA_CA_CERTS] = moved;
-  return out;
+  const { [CUSTOMS_EXTRA_CA_CERTS]: _moved, ...out } = env;
+  const moved = setIn(env, CUSTOMS_EXTRA_CA_CERTS);
+  return moved !== undefined && setIn(env, NODE_EXTRA_CA_CERTS) === undefined
+    ? { ...out, [NODE_EXTRA_CA_CERTS]: moved }
+    : out;
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -110,8 +114,7 @@ export function systemRoots(): Promise<readonly string[]> {
 
 /** True when bin/customs kept the extra CA file from Node: Node's default store then lacks it. */
 export function nodeDefaultLacksExtraCas(env: Env = process.env): boolean {
-  const moved = env[CUSTOMS_EXTRA_CA_CERTS];
-  return moved !== undefined && moved !== '' && (env[NODE_EXTRA_CA_CERTS] ?? '') === '';
+  return setIn(env, CUSTOMS_EXTRA_CA_CERTS) !== undefined && setIn(env, NODE_EXTRA_CA_CERTS) === undefined;
 }
 
 let defaultContext: Promise<SecureContext | undefined> | undefined;
@@ -122,9 +125,8 @@ let defaultContext: Promise<SecureContext | undefined> | undefined;
  * it. Its cost is Node's: the first SecureContext of a process builds Node's root store (~22 ms, even for a
  * context given only a `ca` list), and every PEM in the list is parsed again (~0.15 ms each).
  */
-export function defaultSecureContext(env: Env = process.env): Promise<SecureContext | undefined> {
-  if (!nodeDefaultLacksExtraCas(env)) return Promise.resolve(undefined);
-  const moved = env[CUSTOMS_EXTRA_CA_CERTS];
+export function defaultSecureContext(): Promise<SecureContext | undefined> {
+  if (!nodeDefaultLacksExtraCas()) return Promise.resolve(undefined);
   defaultContext ??= (async () => {
     const [{ createSecureContext }, ca] = await Promise.all([import('node:tls'), systemRoots()]);
     try {
@@ -132,7 +134,7 @@ export function defaultSecureContext(env: Env = process.env): Promise<SecureCont
     } catch (err) {
       throw new CustomsError(
         'CONFIG_INVALID',
-        `NODE_EXTRA_CA_CERTS ${moved}: the trust store cannot be built: ${err instanceof Error ? err.message : String(err)}`,
+        `NODE_EXTRA_CA_CERTS ${extraCaFile() ?? ''}: the trust store cannot be built: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err, hint: 'Fix the file (PEM certificates only) or unset NODE_EXTRA_CA_CERTS.' },
       );
     }
